@@ -1,0 +1,158 @@
+"""The engine's configuration: `config/plugins.yaml`, validated, `${ENV}` expanded, units parsed."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import ConfigError
+from engine.permissions import PERMISSIONS, Policy
+from engine.resources import data_dir
+from engine.units import parse_duration, parse_size
+from engine.validation import problems
+from engine.yamldoc import YamlDoc, YamlSyntaxError, dotted
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+@dataclass(frozen=True, slots=True)
+class PluginSettings:
+    """`plugin_configs.<id>`: whether it loads, its order among providers, and the config it is given."""
+
+    enabled: bool = True
+    priority: int = 0
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    directories: tuple[Path, ...] = ()
+    auto_load: bool = True
+    storage: Path = Path("~/.local/share/foxplug/storage.sqlite3").expanduser()
+    hot_reload: bool = True
+    debounce: float = 0.05
+    keep_versions: int = 3
+    policy: Policy = Policy()
+    isolation: str = "thread"
+    call_timeout: float = 5.0
+    memory_limit: int = 64 << 20
+    max_result_size: int = 4 << 20
+    max_response_size: int = 8 << 20
+    max_concurrent_loads: int = 8
+    plugin_configs: Mapping[str, PluginSettings] = field(default_factory=dict)
+    sections: Mapping[str, Any] = field(default_factory=dict)
+    """The validated `plugins:` mapping, for sections owned by later features (monitoring, registry...)."""
+    source: Path | None = None
+
+    def settings(self, plugin_id: str) -> PluginSettings:
+        return self.plugin_configs.get(plugin_id, PluginSettings())
+
+    @classmethod
+    def load(cls, path: str | Path) -> Config:
+        path = Path(path).expanduser().resolve()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read config: {exc.strerror}", file=str(path)) from None
+        try:
+            doc = YamlDoc(text)
+        except YamlSyntaxError as exc:
+            raise ConfigError(str(exc), file=str(path), line=exc.line) from None
+        return cls.from_mapping(doc.data or {}, base=path.parent, source=path, doc=doc)
+
+    @classmethod
+    def from_mapping(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        base: Path | None = None,
+        source: Path | None = None,
+        doc: YamlDoc | None = None,
+    ) -> Config:
+        """Build from a parsed mapping (what `Engine({...})` takes); relative paths are resolved against `base`."""
+        file = str(source) if source else "<config>"
+        data = _expand(data, file)
+        for problem in problems(data, "config"):
+            raise ConfigError(
+                problem.message,
+                file=file,
+                line=doc.line_of(problem.path) if doc else None,
+                field=dotted(problem.path),
+                hint=problem.hint,
+            )
+        base = base or Path.cwd()
+        plugins = data.get("plugins", {})
+        reload = plugins.get("hot_reload", {})
+        security = plugins.get("security", {})
+        performance = plugins.get("performance", {})
+        defaults = cls()
+        return cls(
+            directories=tuple(_resolve(base, d) for d in plugins.get("directories", [])),
+            auto_load=plugins.get("auto_load", True),
+            storage=_resolve(base, plugins["storage"]) if "storage" in plugins else defaults.storage,
+            hot_reload=reload.get("enabled", True),
+            debounce=parse_duration(reload.get("debounce", defaults.debounce)),
+            keep_versions=reload.get("keep_versions", defaults.keep_versions),
+            policy=Policy(
+                allowed=frozenset(security.get("allowed_permissions", PERMISSIONS)),
+                network_allow=tuple(security.get("network_allow", ["*"])),
+                network_deny=tuple(security.get("network_deny", [])),
+            ),
+            isolation=security.get("isolation", "thread"),
+            call_timeout=parse_duration(performance.get("call_timeout", defaults.call_timeout)),
+            memory_limit=parse_size(performance.get("memory_limit", defaults.memory_limit)),
+            max_result_size=parse_size(performance.get("max_result_size", defaults.max_result_size)),
+            max_response_size=parse_size(performance.get("max_response_size", defaults.max_response_size)),
+            max_concurrent_loads=performance.get("max_concurrent_loads", defaults.max_concurrent_loads),
+            plugin_configs={
+                plugin_id: PluginSettings(s.get("enabled", True), s.get("priority", 0), dict(s.get("config", {})))
+                for plugin_id, s in plugins.get("plugin_configs", {}).items()
+            },
+            sections=plugins,
+            source=source,
+        )
+
+
+def default_config_path() -> Path | None:
+    """The project's `config/plugins.yaml`, else `~/.config/foxplug/plugins.yaml` (ARCHITECTURE §3.2)."""
+    for candidate in (
+        data_dir("config") / "plugins.yaml",
+        Path("~/.config/foxplug/plugins.yaml").expanduser(),
+    ):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _resolve(base: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def _expand(value: Any, file: str, path: str = "") -> Any:
+    """`${VAR}` and `${VAR:-default}` in every string; an unset variable without default is an error."""
+    if isinstance(value, str):
+
+        def substitute(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in os.environ:
+                return os.environ[name]
+            if default is not None:
+                return default
+            raise ConfigError(
+                f"environment variable {name} is not set",
+                file=file,
+                field=path or None,
+                hint=f"set it, or give a default: ${{{name}:-value}}",
+            )
+
+        return _ENV.sub(substitute, value)
+    if isinstance(value, Mapping):
+        return {k: _expand(v, file, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, file, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value

@@ -1,0 +1,87 @@
+"""One exception hierarchy for everything a plugin or its manifest can do wrong.
+
+Every error carries an address (plugin, file, line, field) and a hint, so the CLI can print one line a person
+can act on: ``PluginTimeout: plugin `slow` (plugins_js/slow.js) exceeded its 5 s deadline in search()``.
+"""
+
+from __future__ import annotations
+
+
+class FoxplugError(Exception):
+    """Base class: a message with where it happened and what to do about it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        plugin: str | None = None,
+        file: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+        hint: str | None = None,
+        traceback: str | None = None,
+    ) -> None:
+        self.message = message
+        self.plugin = plugin
+        self.file = file
+        self.line = line
+        self.field = field
+        self.hint = hint
+        self.traceback = traceback
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        where = ""
+        if self.file:
+            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        field = f"field `{self.field}`: " if self.field else ""
+        hint = f" — {self.hint}" if self.hint else ""
+        return f"{where}{field}{self.message}{hint}"
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form for `--json` output and the admin API."""
+        data: dict[str, object] = {"error": type(self).__name__, "message": str(self)}
+        for key in ("plugin", "file", "line", "field", "hint"):
+            if (value := getattr(self, key)) is not None:
+                data[key] = value
+        return data
+
+
+class ConfigError(FoxplugError):
+    """The engine configuration is invalid (names the YAML path)."""
+
+
+class ManifestError(FoxplugError):
+    """A plugin manifest is missing, malformed or fails the schema."""
+
+
+class PermissionDenied(FoxplugError):
+    """A plugin called a host function its grants or the policy do not allow."""
+
+
+class PluginTimeout(FoxplugError):
+    """A plugin call ran past its deadline."""
+
+
+class ResourceLimitExceeded(FoxplugError):
+    """A plugin exceeded its memory, stack or result-size limit."""
+
+
+class PluginCrashed(FoxplugError):
+    """A plugin's runtime or process died; the instance was discarded."""
+
+
+class PluginError(FoxplugError):
+    """The plugin's own code failed, or returned something the host cannot use."""
+
+
+class DependencyError(FoxplugError):
+    """Plugin dependencies are missing, cyclic or of the wrong version."""
+
+
+class IncompatiblePlatform(FoxplugError):
+    """No implementation of the plugin fits this machine."""
+
+
+class PluginNotFound(FoxplugError):
+    """No plugin with that id, file or function."""

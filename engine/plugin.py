@@ -1,0 +1,173 @@
+"""A running plugin: its manifest, its actor, its runtime instance, and calls into it within its limits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from engine.actor import Actor
+from engine.errors import FoxplugError, PluginCrashed, PluginTimeout, ResourceLimitExceeded
+from engine.manifest import Manifest
+from engine.runtimes.base import Instance, Limits, Source
+from script_api.context import PluginContext
+
+log = logging.getLogger(__name__)
+
+STUCK_GRACE = 1.0
+"""Past deadline + this, the caller gets PluginTimeout even if the runtime is stuck in native code."""
+
+
+@dataclass(frozen=True, slots=True)
+class PluginInfo:
+    """What the host (and `foxplug list --json`) sees of a plugin."""
+
+    id: str
+    version: str
+    runtime: str
+    state: str
+    provides: tuple[str, ...]
+    permissions: dict[str, Any]
+    path: str
+    name: str
+    description: str
+    priority: int
+    exports: tuple[str, ...]
+    memory: int | None
+    calls: int
+    errors: int
+    last_error: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["provides"], data["exports"] = list(self.provides), list(self.exports)
+        return data
+
+
+class Plugin:
+    def __init__(
+        self,
+        manifest: Manifest,
+        source: Source,
+        ctx: PluginContext,
+        limits: Limits,
+        priority: int,
+        actor: Actor,
+        start: Callable[[], tuple[Instance, tuple[str, ...]]],
+    ) -> None:
+        self.manifest = manifest
+        self.source = source
+        self.ctx = ctx
+        self.limits = limits
+        self.priority = priority
+        self.actor = actor
+        self._start = start
+        self.instance: Instance | None = None
+        self.provides: tuple[str, ...] = ()
+        self.state = "loading"
+        self.stats: Counter[str] = Counter()
+        self.last_error: str | None = None
+        self.memory: int | None = None
+        """Bytes the runtime last reported; sampled on its own thread (`measure`), never read across threads."""
+
+    @property
+    def id(self) -> str:
+        return self.manifest.id
+
+    def boot(self) -> None:
+        """On the actor thread: create the instance and run init/start (also after a limit was hit)."""
+        self.instance, self.provides = self._start()
+        self.state = "running"
+        self.memory = self.instance.memory_used()
+
+    async def measure(self) -> int | None:
+        """Sample the runtime's memory on its actor thread."""
+        if self.instance is not None:
+            self.memory = await self.actor.run(lambda: self.instance.memory_used() if self.instance else None)
+        return self.memory
+
+    def _invoke(self, method: str, args: tuple[Any, ...], deadline: float) -> Any:
+        instance = self.instance
+        if instance is None:
+            raise PluginCrashed(f"plugin `{self.id}` is not running ({self.state}): {self.last_error}", plugin=self.id)
+        try:
+            return instance.call(method, args, deadline)
+        except (PluginTimeout, ResourceLimitExceeded):
+            self._replace(instance)
+            raise
+
+    def _replace(self, instance: Instance) -> None:
+        """A runaway call may leave the runtime in any state: continue with a fresh instance."""
+        instance.close()
+        self.instance = None
+        try:
+            self.boot()
+        except FoxplugError as error:
+            self.state, self.last_error = "failed", str(error)
+            log.error("plugin %s could not restart: %s", self.id, error, extra={"plugin": self.id})
+
+    async def call(self, method: str, args: tuple[Any, ...], timeout: float | None = None) -> Any:
+        timeout = self.limits.timeout if timeout is None else timeout
+        future = self.actor.run(self._invoke, method, args, time.monotonic() + timeout)
+        guard = asyncio.get_running_loop().call_later(timeout + STUCK_GRACE, self._abandon, future, method, timeout)
+        self.stats["calls"] += 1
+        try:
+            return await future
+        except FoxplugError as error:
+            self.stats["errors"] += 1
+            self.last_error = str(error)
+            raise
+        finally:
+            guard.cancel()
+
+    def _abandon(self, future: asyncio.Future[Any], method: str, timeout: float) -> None:
+        if not future.done():
+            future.set_exception(
+                PluginTimeout(
+                    f"plugin `{self.id}` ({self.manifest.path}) did not return from {method}() within its "
+                    f"{timeout:g} s deadline; its runtime is stuck in native code",
+                    plugin=self.id,
+                    hint="use `isolation: process` for plugins that can stall inside one native call",
+                )
+            )
+
+    async def close(self) -> None:
+        """Run `stop()` if it exists, free the runtime and end the actor's thread."""
+        if self.instance is not None and "stop" in self.instance.exports():
+            try:
+                await self.call("stop", ())
+            except FoxplugError as error:
+                log.warning("plugin %s failed in stop(): %s", self.id, error, extra={"plugin": self.id})
+        self.state = "stopped"
+        self.actor.run(self._close_instance)
+        await asyncio.get_running_loop().run_in_executor(None, self.actor.stop)
+
+    def _close_instance(self) -> None:
+        if self.instance is not None:
+            self.instance.close()
+            self.instance = None
+
+    @property
+    def info(self) -> PluginInfo:
+        instance = self.instance
+        return PluginInfo(
+            id=self.id,
+            version=self.manifest.version,
+            runtime=self.manifest.runtime,
+            state=self.state,
+            provides=self.provides,
+            permissions=self.ctx.grants.to_dict(),
+            path=str(self.manifest.path),
+            name=self.manifest.name or self.id,
+            description=self.manifest.description,
+            priority=self.priority,
+            exports=tuple(sorted(instance.exports())) if instance else (),
+            memory=self.memory,
+            calls=self.stats["calls"],
+            errors=self.stats["errors"],
+            last_error=self.last_error,
+        )

@@ -1,0 +1,131 @@
+"""The small protocol every plugin backend implements, and what they share: limits and host-call plumbing."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from engine.dispatch import dispatch
+from engine.errors import FoxplugError, PluginError, PluginNotFound, PluginTimeout, ResourceLimitExceeded
+from engine.marshal import Junk
+from script_api.context import PluginContext
+
+_LOCATION = re.compile(r"^[^:\s]+:\d+:\s*")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    timeout: float = 5.0
+    """Seconds a single call (and `init`) may run."""
+    memory: int = 64 << 20
+    """Bytes the runtime may allocate (Lua and JS; Python plugins need `isolation: process`)."""
+    max_result: int = 4 << 20
+    """Approximate bytes of data a call may return."""
+    max_depth: int = 200
+    """Recursion depth for restricted Python and the JS stack (in KiB x 4)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    path: Path
+    text: str
+
+    @property
+    def label(self) -> str:
+        return str(self.path)
+
+
+class Instance(Protocol):
+    """A loaded plugin inside one runtime. Only ever touched from its actor's thread."""
+
+    def call(self, name: str, args: tuple[Any, ...], deadline: float) -> Any: ...
+    def exports(self) -> frozenset[str]: ...
+    def memory_used(self) -> int | None: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """A row of the backend table (like mpv's scripting backends): name, file extensions, loader."""
+
+    name: str
+    extensions: tuple[str, ...]
+    front_matter: re.Pattern[str]
+    """Finds the inline manifest in the first block comment / docstring; group `yaml` is the YAML."""
+    create: Callable[[Source, PluginContext, Limits], Instance]
+
+
+class HostLink:
+    """A runtime's way into `fox.*`: dispatch for its plugin, remembering the error it raised into the script.
+
+    When a script does not catch a host error (say PermissionDenied) the runtime re-raises the original,
+    so the caller sees `PermissionDenied`, not a generic script error that merely mentions it.
+    """
+
+    __slots__ = ("ctx", "raised", "started")
+
+    def __init__(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+        self.raised: FoxplugError | None = None
+        self.started = 0.0
+
+    def begin(self, deadline: float) -> None:
+        """Start a call from the host: arm the deadline every host call and limit check reads."""
+        self.ctx.deadline = deadline
+        self.raised = None
+        self.started = time.monotonic()
+
+    def __call__(self, name: str, args: tuple[Any, ...]) -> Any:
+        try:
+            return dispatch(self.ctx, name, args)
+        except FoxplugError as error:
+            self.raised = error
+            raise
+
+    def script_error(
+        self, message: str, function: str, *, line: int | None = None, traceback: str | None = None
+    ) -> FoxplugError:
+        """The error for a call that failed inside the script: the host's own error if one escaped."""
+        if self.raised is not None and str(self.raised) in message:
+            return self.raised
+        first = message.strip().splitlines()[0] if message.strip() else "unknown error"
+        first = _LOCATION.sub("", first, count=1)
+        return PluginError(
+            f"{function}() failed: {first}",
+            plugin=self.ctx.plugin_id,
+            file=self.ctx.path,
+            line=line,
+            traceback=traceback,
+        )
+
+    def timeout(self, function: str) -> PluginTimeout:
+        seconds = round(self.ctx.deadline - self.started, 3)
+        return PluginTimeout(
+            f"plugin `{self.ctx.plugin_id}` ({self.ctx.path}) exceeded its {seconds:g} s deadline in {function}()",
+            plugin=self.ctx.plugin_id,
+            hint="make the work smaller or raise limits.timeout in its manifest (capped by performance.call_timeout)",
+        )
+
+    def out_of_memory(self, function: str, what: str) -> ResourceLimitExceeded:
+        return ResourceLimitExceeded(
+            f"plugin `{self.ctx.plugin_id}` ({self.ctx.path}) exceeded its {what} in {function}()",
+            plugin=self.ctx.plugin_id,
+        )
+
+    def junk(self, junk: Junk, function: str) -> PluginError:
+        return PluginError(
+            f"{function}() returned data the host cannot use: {junk.where('result')}",
+            plugin=self.ctx.plugin_id,
+            file=self.ctx.path,
+        )
+
+    def missing(self, function: str) -> PluginNotFound:
+        return PluginNotFound(
+            f"plugin `{self.ctx.plugin_id}` has no function {function}()",
+            plugin=self.ctx.plugin_id,
+            file=self.ctx.path,
+        )

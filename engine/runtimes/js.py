@@ -1,0 +1,176 @@
+"""JavaScript plugins in QuickJS (quickjs-ng): CommonJS or ES module, sync or async functions."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from importlib.resources import files
+from typing import Any
+
+import quickjs
+
+from engine.errors import FoxplugError, PluginError
+from engine.runtimes.base import Backend, HostLink, Limits, Source
+from script_api.api import namespaces
+from script_api.context import PluginContext
+
+_SANDBOX = files("engine.runtimes").joinpath("sandbox.js").read_text(encoding="utf-8")
+_LINE = re.compile(r"<input>:(\d+)")
+_EXPORT = re.compile(r"^\s*export\s", re.M)
+_EXPORT_DECL = re.compile(
+    r"^\s*export\s+(?:async\s+)?(?:function\s*\*?|const|let|var|class)\s+([A-Za-z_$][\w$]*)", re.M
+)
+_EXPORT_LIST = re.compile(r"^\s*export\s*\{([^}]*)\}", re.M)
+_EXPORT_DEFAULT = re.compile(r"^(\s*)export\s+default\s", re.M)
+_OUT_OF_MEMORY = ("out of memory", "Failed obtaining QuickJS error string")
+
+
+def _module_source(text: str) -> str:
+    """Make an ES module hand its exports to the host: names are collected and assigned at the end."""
+    names = {name: name for name in _EXPORT_DECL.findall(text)}
+    for group in _EXPORT_LIST.findall(text):
+        for item in filter(None, (part.strip() for part in group.split(","))):
+            local, _, public = item.partition(" as ")
+            names[(public or local).strip()] = local.strip()
+    pairs = ", ".join(f"{json.dumps(public)}: {local}" for public, local in names.items())
+    tail = f"\n;globalThis.__fox_module_exports = Object.assign({{}}, {{{pairs}}}"
+    if _EXPORT_DEFAULT.search(text):
+        text = _EXPORT_DEFAULT.sub(r"\1const __fox_default = ", text, count=1)
+        tail += ", __fox_default"
+    return text + tail + ");\n"
+
+
+class JsInstance:
+    def __init__(self, source: Source, ctx: PluginContext, limits: Limits) -> None:
+        self._link = HostLink(ctx)
+        self._ctx = ctx
+        self._limits = limits
+        self._label = source.label
+        self._js = quickjs.Context()
+        self._js.set_memory_limit(limits.memory)
+        self._js.set_max_stack_size(limits.max_depth * 4096)
+        identity = json.dumps({"id": ctx.plugin_id, "version": ctx.version})
+        self._js.eval(_SANDBOX)(json.dumps(namespaces()), identity, json.dumps(ctx.config))
+        self._invoke = self._js.get("__fox_invoke")
+        self._poll = self._js.get("__fox_poll")
+        self._take = self._js.get("__fox_take")
+        self._settle = self._js.get("__fox_settle")
+        self._link.begin(time.monotonic() + limits.timeout)
+        try:
+            self._arm("<load>")
+            if _EXPORT.search(source.text):
+                self._js.module(_module_source(source.text))
+            else:
+                self._js.eval(source.text)
+            self._serve(None, "<load>")
+            self._arm("<load>")
+            names = self._js.get("__fox_exports")()
+        except quickjs.JSException as exc:
+            raise self._classify(str(exc), "<load>") from None
+        self._functions = frozenset(filter(None, names.split("\n")))
+
+    def _arm(self, name: str) -> None:
+        """Give the next JS slice what is left of the deadline (QuickJS counts process CPU time per entry)."""
+        left = self._ctx.deadline - time.monotonic()
+        if left <= 0:
+            raise self._link.timeout(name)
+        self._js.set_time_limit(left)
+
+    def _serve(self, out: str | None, name: str) -> str | None:
+        """Run jobs and service host calls until the call has settled and no host call is left queued."""
+        js = self._js
+        while True:
+            while js.execute_pending_job():
+                self._arm(name)
+            batch = self._take()
+            if batch is not None:
+                for request_id, function, args_json in json.loads(batch):
+                    self._answer(request_id, function, args_json)
+                    self._arm(name)
+                continue
+            if out is None:
+                out = self._poll()
+            return out
+
+    def _answer(self, request_id: int, function: str, args_json: str) -> None:
+        try:
+            payload, ok = json.dumps(self._link(function, tuple(json.loads(args_json)))), True
+        except FoxplugError as error:
+            payload, ok = json.dumps({"name": type(error).__name__, "message": str(error)}), False
+        except (TypeError, ValueError) as error:
+            payload, ok = json.dumps({"name": "TypeError", "message": f"fox.{function}: {error}"}), False
+        self._arm(function)
+        self._settle(request_id, ok, payload)
+
+    def _classify(self, message: str, name: str) -> FoxplugError:
+        message = message.replace("<input>", self._label)
+        if "interrupted" in message.split("\n", 1)[0] or time.monotonic() > self._ctx.deadline:
+            return self._link.timeout(name)
+        if message.strip() in ("", "null") or any(s in message for s in _OUT_OF_MEMORY):
+            return self._link.out_of_memory(name, f"{self._limits.memory}-byte memory limit")
+        if "stack overflow" in message or "call stack size exceeded" in message:
+            return self._link.out_of_memory(name, "stack (recursion too deep)")
+        match = re.search(re.escape(self._label) + r":(\d+)", message)
+        first = message.split("\n", 1)[0]
+        if name == "<load>" and first.startswith("SyntaxError"):
+            return PluginError(first, plugin=self._ctx.plugin_id, file=self._label, line=_line(match))
+        return self._link.script_error(message, name, line=_line(match), traceback=message)
+
+    def call(self, name: str, args: tuple[Any, ...], deadline: float) -> Any:
+        if name not in self._functions:
+            raise self._link.missing(name)
+        self._link.begin(deadline)
+        try:
+            self._arm(name)
+            out = self._invoke(name, json.dumps(args))
+            if out == "?":
+                raise self._link.missing(name)
+            if out is None or out[0] == "+":
+                out = self._serve(None if out is None else out[1:], name)
+                if out is None:
+                    raise PluginError(
+                        f"{name}() returned a Promise that never settles (it awaits nothing the host can answer)",
+                        plugin=self._ctx.plugin_id,
+                        file=self._label,
+                    )
+            else:
+                out = out[1:]
+        except quickjs.JSException as exc:
+            raise self._classify(str(exc), name) from None
+        if len(out) > self._limits.max_result:
+            raise self._link.out_of_memory(name, f"{self._limits.max_result}-byte result limit")
+        result = json.loads(out)
+        if result["ok"]:
+            return result["value"]
+        error = result["error"]
+        if result.get("junk"):
+            raise PluginError(
+                f"{name}() returned data the host cannot use: {error['message']}",
+                plugin=self._ctx.plugin_id,
+                file=self._label,
+            )
+        text = f"{error['name']}: {error['message']}\n{error['stack']}".replace("<input>", self._label)
+        raise self._classify(text, name)
+
+    def exports(self) -> frozenset[str]:
+        return self._functions
+
+    def memory_used(self) -> int | None:
+        return self._js.memory()["memory_used_size"]
+
+    def close(self) -> None:
+        self._invoke = self._poll = self._take = self._settle = None
+        self._js = None
+
+
+def _line(match: re.Match[str] | None) -> int | None:
+    return int(match.group(1)) if match else None
+
+
+BACKEND = Backend(
+    name="js",
+    extensions=(".js", ".mjs", ".cjs"),
+    front_matter=re.compile(r"\A(?:#![^\n]*\n)?\s*/\*---[ \t]*\n(?P<yaml>.*?)\n---[ \t]*\*/", re.S),
+    create=JsInstance,
+)

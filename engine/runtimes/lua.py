@@ -1,0 +1,156 @@
+"""Lua 5.4 plugins through lupa, in a fresh environment built by `sandbox.lua`."""
+
+from __future__ import annotations
+
+import re
+import time
+from importlib.resources import files
+from typing import Any
+
+import lupa.lua54 as lupa
+
+from engine.errors import FoxplugError, PluginError
+from engine.marshal import MAX_DEPTH, Budget, Junk, check_key, check_scalar
+from engine.runtimes.base import Backend, HostLink, Limits, Source
+from script_api.api import namespaces
+from script_api.context import PluginContext
+
+_SANDBOX = files("engine.runtimes").joinpath("sandbox.lua").read_text(encoding="utf-8")
+_LINE = re.compile(r":(\d+):")
+
+
+def _deny_attributes(obj: Any, name: str, is_setting: bool) -> str:
+    """lupa's attribute filter: plugin code never reaches Python attributes of anything."""
+    raise AttributeError(f"Lua plugins cannot access Python attribute {name!r}")
+
+
+def from_lua(value: Any, budget: Budget, depth: int = 0) -> Any:
+    """Copy a Lua value into plain data: sequences become lists, string-keyed tables objects."""
+    if lupa.lua_type(value) != "table":
+        if lupa.lua_type(value) is not None:
+            raise Junk(f"a Lua {lupa.lua_type(value)} is not data")
+        return check_scalar(value, budget)
+    if depth >= MAX_DEPTH:
+        raise Junk(f"nested deeper than {MAX_DEPTH} levels (or cyclic)")
+    budget.spend(2)
+    items = list(value.items())
+    if all(type(k) is int for k, _ in items) and sorted(k for k, _ in items) == list(range(1, len(items) + 1)):
+        out_list: list[Any] = [None] * len(items)
+        for key, sub in items:
+            try:
+                out_list[key - 1] = from_lua(sub, budget, depth + 1)
+            except Junk as junk:
+                raise junk.inside(key) from None
+        return out_list
+    out: dict[str, Any] = {}
+    for key, sub in items:
+        check_key(key)
+        try:
+            out[key] = from_lua(sub, budget, depth + 1)
+        except Junk as junk:
+            raise junk.inside(key) from None
+    return out
+
+
+class LuaInstance:
+    def __init__(self, source: Source, ctx: PluginContext, limits: Limits) -> None:
+        self._link = HostLink(ctx)
+        self._ctx = ctx
+        self._limits = limits
+        self._lua = lupa.LuaRuntime(
+            register_eval=False,
+            register_builtins=False,
+            unpack_returned_tuples=True,
+            attribute_filter=_deny_attributes,
+            max_memory=limits.memory,
+        )
+        api = self._lua.table_from({group: self._lua.table_from(leaves) for group, leaves in namespaces().items()})
+        self._env, self._invoke, compile_chunk = self._lua.execute(_SANDBOX, self._host, self._expired, api)
+        self._table_from = self._lua.table_from
+        fox = self._env.fox
+        fox.config = self._to_lua(ctx.config)
+        fox.plugin.id, fox.plugin.version = ctx.plugin_id, ctx.version
+        chunk, error = compile_chunk(source.text, "@" + source.label)
+        if chunk is False:
+            raise self._syntax_error(str(error))
+        builtins = set(self._env.keys())
+        module = self._run(chunk, (), "<load>", time.monotonic() + limits.timeout, raw=True)
+        if lupa.lua_type(module) != "table":  # no `return M`: the functions it defined as globals are its exports
+            module = self._lua.table_from({k: v for k, v in self._env.items() if k not in builtins})
+        self._functions = {k: v for k, v in module.items() if type(k) is str and lupa.lua_type(v) == "function"}
+
+    def _syntax_error(self, message: str) -> PluginError:
+        match = _LINE.search(message)
+        return PluginError(
+            f"syntax error: {message.split(': ', 1)[-1]}",
+            plugin=self._ctx.plugin_id,
+            file=self._ctx.path,
+            line=int(match.group(1)) if match else None,
+        )
+
+    def _expired(self) -> bool:
+        return time.monotonic() > self._ctx.deadline
+
+    def _host(self, name: str, *args: Any) -> tuple[bool, Any]:
+        try:
+            plain = tuple(from_lua(a, Budget(self._limits.max_result)) for a in args)
+        except Junk as junk:
+            return False, f"fox.{name}: {junk.where('argument')}"
+        try:
+            return True, self._to_lua(self._link(name, plain))
+        except FoxplugError as error:
+            return False, f"{type(error).__name__}: {error}"
+
+    def _to_lua(self, value: Any) -> Any:
+        if isinstance(value, dict | list | tuple):
+            return self._table_from(value, recursive=True)
+        return value
+
+    def _run(self, fn: Any, args: tuple[Any, ...], name: str, deadline: float, raw: bool = False) -> Any:
+        self._link.begin(deadline)
+        try:
+            ok, value = self._invoke(fn, *[self._to_lua(a) for a in args])
+        except lupa.LuaMemoryError:
+            ok, value = False, "not enough memory"
+        if not ok:
+            message = str(value)
+            if time.monotonic() > deadline:
+                raise self._link.timeout(name)
+            if "not enough memory" in message:
+                self._lua.gccollect()
+                raise self._link.out_of_memory(name, f"{self._limits.memory}-byte memory limit")
+            if "stack overflow" in message:
+                raise self._link.out_of_memory(name, "stack (recursion too deep)")
+            match = _LINE.search(message)
+            raise self._link.script_error(message, name, line=int(match.group(1)) if match else None, traceback=message)
+        if raw:
+            return value
+        try:
+            return from_lua(value, Budget(self._limits.max_result))
+        except Junk as junk:
+            raise self._link.junk(junk, name) from None
+
+    def call(self, name: str, args: tuple[Any, ...], deadline: float) -> Any:
+        fn = self._functions.get(name)
+        if fn is None:
+            raise self._link.missing(name)
+        return self._run(fn, args, name, deadline)
+
+    def exports(self) -> frozenset[str]:
+        return frozenset(self._functions)
+
+    def memory_used(self) -> int | None:
+        return self._lua.get_memory_used()
+
+    def close(self) -> None:
+        self._functions.clear()
+        self._env = self._invoke = None
+        self._lua = None
+
+
+BACKEND = Backend(
+    name="lua",
+    extensions=(".lua",),
+    front_matter=re.compile(r"\A(?:#![^\n]*\n)?\s*--\[(=*)\[---[ \t]*\n(?P<yaml>.*?)\n---[ \t]*\]\1\]", re.S),
+    create=LuaInstance,
+)

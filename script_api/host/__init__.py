@@ -1,0 +1,1 @@
+"""Host-side implementations of the `fox.*` functions declared in `script_api.api`."""
