@@ -117,9 +117,6 @@ class Engine:
             await self.start()
         assert self._env is not None
         plugin = await load_plugin(Path(path), self._env, config=config)
-        if not self.config.settings(plugin.id).enabled:
-            await plugin.close()
-            raise PluginError(f"plugin `{plugin.id}` is disabled in plugin_configs", plugin=plugin.id)
         if (old := self._plugins.get(plugin.id)) is not None and old.manifest.path != plugin.manifest.path:
             await plugin.close()
             raise PluginError(

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from engine.actor import Actor
-from engine.errors import FoxplugError, PluginCrashed, PluginTimeout, ResourceLimitExceeded
+from engine.errors import FoxplugError, PluginCrashed, PluginError, PluginTimeout, ResourceLimitExceeded
 from engine.manifest import Manifest
 from engine.runtimes.base import Instance, Limits, Source
 from script_api.context import PluginContext
@@ -143,8 +143,9 @@ class Plugin:
             except FoxplugError as error:
                 log.warning("plugin %s failed in stop(): %s", self.id, error, extra={"plugin": self.id})
         self.state = "stopped"
-        self.actor.run(self._close_instance)
-        await asyncio.get_running_loop().run_in_executor(None, self.actor.stop)
+        if self.actor.alive:
+            self.actor.run(self._close_instance)
+            await asyncio.get_running_loop().run_in_executor(None, self.actor.stop)
 
     def _close_instance(self) -> None:
         if self.instance is not None:

@@ -1,0 +1,37 @@
+"""Shared fixtures: an engine config with its own storage file, and a way to write plugin files."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def engine_config(tmp_path: Path) -> Callable[..., dict[str, Any]]:
+    """`engine_config(directories=[...], plugin_configs={...}, **plugins_section)` -> a config mapping."""
+
+    def build(directories: list[Path] | None = None, **plugins: Any) -> dict[str, Any]:
+        section = {"directories": [str(d) for d in directories or []], "storage": str(tmp_path / "storage.sqlite3")}
+        section.update(plugins)
+        return {"plugins": section}
+
+    return build
+
+
+@pytest.fixture
+def write_plugin(tmp_path: Path) -> Callable[[str, str], Path]:
+    """`write_plugin("hello.lua", source)` -> path of a real plugin file (dedented) under tmp_path/plugins."""
+
+    def write(name: str, source: str) -> Path:
+        path = tmp_path / "plugins" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(source).lstrip("\n"), encoding="utf-8")
+        return path
+
+    return write
