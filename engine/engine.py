@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections import defaultdict
+import time
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,9 +14,11 @@ from typing import Any
 
 from engine.config import Config, default_config_path
 from engine.errors import FoxplugError, PluginError, PluginNotFound
-from engine.loader import LoadEnv, discover, load_plugin
+from engine.hot_reload import PluginWatcher
+from engine.loader import LoadEnv, Version, discover, fingerprint, load_plugin
 from engine.permissions import PermissionGate
 from engine.plugin import Plugin, PluginInfo
+from engine.state import carry_state
 from engine.ui import UIHooks
 from script_api.context import HostServices
 from script_api.host.http import HttpClient
@@ -58,6 +61,9 @@ class Engine:
         self._services: HostServices | None = None
         self._env: LoadEnv | None = None
         self._background: set[asyncio.Task[Any]] = set()
+        self._history: dict[str, deque[Version]] = {}
+        self._path_locks: dict[Path, asyncio.Lock] = {}
+        self._watcher: PluginWatcher | None = None
         self.load_errors: dict[str, FoxplugError] = {}
         """Plugins from the configured directories that failed to load, by path."""
         self.ui = UIHooks(self)
@@ -93,6 +99,8 @@ class Engine:
         self._env = LoadEnv(self.config, self._services, PermissionGate(self.config.policy), self._grants)
         if self.config.auto_load:
             await self.load_directories(self.config.directories)
+        if self.config.hot_reload and self.config.directories:
+            self.watch(self.config.directories)
 
     async def load_directories(self, directories: Iterable[Path]) -> list[PluginInfo]:
         """Load every plugin found, concurrently; failures go to `load_errors` and a `load_failed` event."""
@@ -112,25 +120,103 @@ class Engine:
         return [info for info in await asyncio.gather(*map(one, paths)) if info is not None]
 
     async def load(self, path: str | Path, *, config: dict[str, Any] | None = None) -> PluginInfo:
-        """Load one plugin file or folder; `config` overrides `plugin_configs.<id>.config`."""
+        """Load one plugin file or folder; `config` overrides `plugin_configs.<id>.config`.
+
+        Loading a plugin that is already loaded from the same path replaces it like a hot reload.
+        """
+        plugin = await load_plugin(Path(path).resolve(), await self._load_env(), config=config)
+        return await self._install(plugin, time.perf_counter())
+
+    async def _load_env(self) -> LoadEnv:
         if self._env is None:
             await self.start()
         assert self._env is not None
-        plugin = await load_plugin(Path(path), self._env, config=config)
-        if (old := self._plugins.get(plugin.id)) is not None and old.manifest.path != plugin.manifest.path:
-            await plugin.close()
+        return self._env
+
+    async def _install(self, new: Plugin, started: float, *, remember: bool = True) -> PluginInfo:
+        """Swap `new` in for the plugin of the same id (carrying its state), or add it."""
+        old = self._plugins.get(new.id)
+        if old is not None and old.manifest.path != new.manifest.path:
+            await new.close()
             raise PluginError(
-                f"plugin id `{plugin.id}` is already used by {old.manifest.path}",
-                plugin=plugin.id,
-                file=str(plugin.manifest.path),
+                f"plugin id `{new.id}` is already used by {old.manifest.path}",
+                plugin=new.id,
+                file=str(new.manifest.path),
                 field="id",
                 hint="give each plugin a unique id",
             )
-        self._plugins[plugin.id] = plugin
-        if old is not None:
-            await old.close()
-        self._publish("plugin_loaded", plugin.info.to_dict())
-        return plugin.info
+        self.load_errors.pop(str(new.manifest.path), None)
+        if old is None:
+            self._plugins[new.id] = new
+            self._publish("plugin_loaded", new.info.to_dict())
+            return new.info
+        state = await carry_state(old, new)
+        self._plugins[new.id] = new  # the swap: calls from here on go to the new version
+        if remember:
+            self._history.setdefault(new.id, deque(maxlen=self.config.keep_versions)).append(old.version)
+        self._spawn(old.close())  # queued behind its in-flight calls, which finish on the old version
+        self._publish(
+            "plugin_reloaded",
+            {
+                "id": new.id,
+                "version": new.manifest.version,
+                "path": str(new.manifest.path),
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "state": state,
+            },
+        )
+        return new.info
+
+    async def reload(self, plugin_id: str) -> PluginInfo:
+        """Re-read a plugin from disk and swap it in; on failure the running version keeps serving."""
+        return await self._reload(self._get(plugin_id).manifest.path, time.perf_counter(), force=True)
+
+    async def rollback(self, plugin_id: str) -> PluginInfo:
+        """Go back to the previous good version of a plugin (kept in memory, `hot_reload.keep_versions`)."""
+        current = self._get(plugin_id)
+        versions = self._history.get(plugin_id)
+        if not versions:
+            raise PluginNotFound(
+                f"plugin `{plugin_id}` has no previous version to roll back to",
+                plugin=plugin_id,
+                hint="versions are kept in memory from reloads since the engine started",
+            )
+        plugin = await load_plugin(current.manifest.path, await self._load_env(), version=versions.pop())
+        return await self._install(plugin, time.perf_counter(), remember=False)
+
+    async def _reload(self, root: Path, started: float, *, force: bool = False) -> PluginInfo | None:
+        """Bring the plugin at `root` in line with the disk: load, reload, or unload it."""
+        async with self._path_locks.setdefault(root, asyncio.Lock()):
+            current = next((p for p in self._plugins.values() if p.manifest.path == root), None)
+            if not root.exists():
+                if current is not None:
+                    await self.unload(current.id)
+                return None
+            if current is not None and not force and fingerprint(root) == current.digest:
+                return None
+            try:
+                plugin = await load_plugin(root, await self._load_env())
+            except FoxplugError as error:
+                self._publish_failure(root, current, error)
+                return None
+            return await self._install(plugin, started)
+
+    def _publish_failure(self, root: Path, current: Plugin | None, error: FoxplugError) -> None:
+        log.error("%s: %s", type(error).__name__, error)
+        if current is None:
+            self.load_errors[str(root)] = error
+            self._publish("load_failed", {"path": str(root), "error": error.to_dict()})
+        else:
+            self._publish("reload_failed", {"id": current.id, "path": str(root), "error": error.to_dict()})
+
+    def watch(self, paths: Iterable[Path], *, only: Path | None = None) -> None:
+        """Reload on save: watch directories (or, with `only`, one plugin inside its parent directory)."""
+        if self._watcher is None:
+            self._watcher = PluginWatcher(asyncio.get_running_loop(), self.config.debounce, self._on_change, only=only)
+        self._watcher.watch(paths)
+
+    async def _on_change(self, root: Path, first_event: float) -> None:
+        await self._reload(root, first_event)
 
     async def unload(self, plugin_id: str) -> None:
         plugin = self._get(plugin_id)
@@ -140,6 +226,9 @@ class Engine:
 
     async def close(self) -> None:
         """Stop every plugin (running `stop()`), then the shared services."""
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
         await asyncio.gather(*(p.close() for p in self._plugins.values()), return_exceptions=True)
         self._plugins.clear()
         for task in list(self._background):

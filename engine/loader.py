@@ -6,6 +6,7 @@ create the instance → check `provides` → `init(config)` → `start()`. Hot r
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -37,12 +38,36 @@ class LoadEnv:
     """Extra permissions (CLI `--grant`) given to every plugin loaded with this env."""
 
 
+_EDITOR_SUFFIXES = ("~", ".swp", ".swx", ".swo", ".tmp", ".bak", ".orig")
+
+
+def is_editor_artifact(name: str) -> bool:
+    """Backup, swap and temp files editors write beside the real one (vim's `4913`, JetBrains `___jb_tmp___`)."""
+    return (
+        name.startswith((".", "#"))
+        or name.endswith(_EDITOR_SUFFIXES)
+        or name == "4913"
+        or "___jb_" in name
+        or name == "__pycache__"
+    )
+
+
+def fingerprint(path: Path) -> str:
+    """A hash of the plugin's bytes (every file of a folder plugin), so unchanged saves cause no reload."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if not any(is_editor_artifact(part) for part in file.relative_to(path.parent).parts):
+            digest.update(str(file.relative_to(path.parent)).encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def discover(directory: Path) -> Iterator[Path]:
     """Plugins in a directory: one-file plugins and folders holding a plugin.yaml."""
     if not directory.is_dir():
         return
     for entry in sorted(directory.iterdir()):
-        if entry.name.startswith((".", "_")):
+        if entry.name.startswith("_") or is_editor_artifact(entry.name):
             continue
         if (entry.is_dir() and (entry / MANIFEST_FILE).is_file()) or (
             entry.is_file() and backend_for_extension(entry.suffix)
@@ -98,11 +123,24 @@ def _starter(manifest: Manifest, source: Source, ctx: PluginContext, limits: Lim
     return start
 
 
-async def load_plugin(path: Path, env: LoadEnv, *, config: dict[str, Any] | None = None) -> Plugin:
-    """Run the whole pipeline for the plugin at `path`; raise the first problem, leaving nothing running."""
+Version = tuple[Manifest, Source, str]
+"""A plugin version as read from disk: manifest, entry source and fingerprint (kept for rollback)."""
+
+
+def read_version(path: Path) -> Version:
+    manifest, source = read_plugin(path)
+    return manifest, source, fingerprint(path)
+
+
+async def load_plugin(
+    path: Path, env: LoadEnv, *, config: dict[str, Any] | None = None, version: Version | None = None
+) -> Plugin:
+    """Run the whole pipeline for the plugin at `path` (or a version read earlier); raise the first problem,
+    leaving nothing running."""
     actor = Actor(path.name)
     try:
-        manifest, source = await actor.run(read_plugin, path)
+        version = version or await actor.run(read_version, path)
+        manifest, source, _ = version
         settings = env.config.settings(manifest.id)
         grants = manifest.grants.plus(env.grants)
         env.gate.policy.admit(grants, plugin=manifest.id, file=str(manifest.path))
@@ -118,9 +156,11 @@ async def load_plugin(path: Path, env: LoadEnv, *, config: dict[str, Any] | None
             services=env.services,
         )
         limits = limits_for(manifest, env.config)
-        plugin = Plugin(
-            manifest, source, ctx, limits, settings.priority, actor, _starter(manifest, source, ctx, limits)
-        )
+        plugin = Plugin(version, ctx, limits, settings.priority, actor, _starter(manifest, source, ctx, limits))
+        if not settings.enabled:
+            plugin.state = "disabled"
+            actor.stop(timeout=0)
+            return plugin
         await actor.run(plugin.boot)
         return plugin
     except FoxplugError:

@@ -51,16 +51,15 @@ class PluginInfo:
 class Plugin:
     def __init__(
         self,
-        manifest: Manifest,
-        source: Source,
+        version: tuple[Manifest, Source, str],
         ctx: PluginContext,
         limits: Limits,
         priority: int,
         actor: Actor,
         start: Callable[[], tuple[Instance, tuple[str, ...]]],
     ) -> None:
-        self.manifest = manifest
-        self.source = source
+        self.version = version
+        self.manifest, self.source, self.digest = version
         self.ctx = ctx
         self.limits = limits
         self.priority = priority
@@ -93,6 +92,12 @@ class Plugin:
     def _invoke(self, method: str, args: tuple[Any, ...], deadline: float) -> Any:
         instance = self.instance
         if instance is None:
+            if self.state == "disabled":
+                raise PluginError(
+                    f"plugin `{self.id}` is disabled",
+                    plugin=self.id,
+                    hint=f"set plugin_configs.{self.id}.enabled: true in the config",
+                )
             raise PluginCrashed(f"plugin `{self.id}` is not running ({self.state}): {self.last_error}", plugin=self.id)
         try:
             return instance.call(method, args, deadline)

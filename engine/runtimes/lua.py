@@ -81,8 +81,9 @@ class LuaInstance:
 
     def _syntax_error(self, message: str) -> PluginError:
         match = _LINE.search(message)
+        detail = message.split(": ", 1)[-1]
         return PluginError(
-            f"syntax error: {message.split(': ', 1)[-1]}",
+            detail if "syntax error" in detail else f"syntax error: {detail}",
             plugin=self._ctx.plugin_id,
             file=self._ctx.path,
             line=int(match.group(1)) if match else None,
