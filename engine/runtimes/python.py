@@ -119,6 +119,8 @@ _BUILTINS = {
     "map": map,
     "filter": filter,
     "reversed": reversed,
+    "sorted": sorted,
+    "zip": zip,
 }
 for _module in ("string", "math", "random", "whrandom", "DateTime"):  # modules come through `import` only
     _BUILTINS.pop(_module, None)

@@ -17,6 +17,9 @@
     if (kind === "function" || kind === "symbol" || kind === "bigint") {
       throw new TypeError((key === "" ? "the value" : "`" + key + "`") + ": a " + kind + " is not data");
     }
+    if (kind === "number" && !isFinite(value)) {  // JSON.stringify would turn it into null silently
+      throw new TypeError((key === "" ? "the value" : "`" + key + "`") + ": " + value + " is not a finite number");
+    }
     return value;
   }
   function encode(value) {
@@ -35,10 +38,16 @@
   }
   function finish(ok, value) {
     try {
-      return ok ? '{"ok":true,"value":' + encode(value) + "}" : JSON.stringify({ ok: false, error: describe(value) });
+      return ok ? ['{"ok":true,"value":', encode(value), "}"].join("") : JSON.stringify({ ok: false, error: describe(value) });
     } catch (error) {
       return JSON.stringify({ ok: false, junk: true, error: describe(error) });
     }
+  }
+  // What __fox_invoke hands back: "+" when host calls are queued, "=" when not, then the result.
+  // Strings reach Python only through join() or JSON.stringify: QuickJS-ng keeps a long `a + b` as a
+  // rope, which the Python binding cannot convert ("Unknown quickjs tag: -6").
+  function reply(ok, value) {
+    return [outbox.length ? "+" : "=", finish(ok, value)].join("");
   }
   function hostcall(name, args) {
     return new Promise(function (resolve, reject) {
@@ -73,12 +82,12 @@
       try {
         result = fn.apply(exported, JSON.parse(argsJson));
       } catch (error) {
-        return (outbox.length ? "+" : "=") + finish(false, error);
+        return reply(false, error);
       }
       let thenable = false;
       try { thenable = result !== null && typeof result === "object" && typeof result.then === "function"; }
-      catch (error) { return (outbox.length ? "+" : "=") + finish(false, error); }
-      if (!thenable) return (outbox.length ? "+" : "=") + finish(true, result);
+      catch (error) { return reply(false, error); }
+      if (!thenable) return reply(true, result);
       Promise.resolve(result).then(
         function (value) { settled = finish(true, value); },
         function (error) { settled = finish(false, error); }
