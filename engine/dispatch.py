@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from engine.errors import PluginError, PluginNotFound
+from engine.errors import FoxplugError, PluginError, PluginNotFound
 from script_api.api import HOST_FUNCTIONS
 from script_api.context import PluginContext
 
@@ -33,6 +33,10 @@ def dispatch(ctx: PluginContext, name: str, args: Sequence[Any]) -> Any:
                 f"fox.{name}: argument `{param.name}` must be {param.type}, got {got}", plugin=ctx.plugin_id
             )
     ctx.host_calls[name] += 1
-    if fn.permission is not None:
-        ctx.authorize(fn.permission, fn.scope(tuple(args)) if fn.scope else None, _describe(name, args))
-    return fn.impl(ctx, *args)
+    try:
+        if fn.permission is not None:
+            ctx.authorize(fn.permission, fn.scope(tuple(args)) if fn.scope else None, _describe(name, args))
+        return fn.impl(ctx, *args)
+    except FoxplugError as error:  # host code need not know who called it; the error must still say
+        error.plugin = error.plugin or ctx.plugin_id
+        raise

@@ -86,15 +86,20 @@ class Engine:
         if self._env is not None:
             return
         loop = asyncio.get_running_loop()
+
+        def later(fn: Callable[..., Any], *args: Any) -> None:
+            """From a plugin thread onto the loop; returns None, so no loop Handle reaches plugin code."""
+            loop.call_soon_threadsafe(fn, *args)
+
         self._services = HostServices(
             loop=loop,
             storage=Storage(self.config.storage),
             player=self.player,
             http=HttpClient(self.config.max_response_size),
-            notify=lambda plugin, text, level: loop.call_soon_threadsafe(
+            notify=lambda plugin, text, level: later(
                 self._publish, "notify", {"plugin": plugin, "text": text, "level": level}
             ),
-            emit=lambda plugin, event, payload: loop.call_soon_threadsafe(self._deliver, event, payload, plugin),
+            emit=lambda plugin, event, payload: later(self._deliver, event, payload, plugin),
         )
         self._env = LoadEnv(self.config, self._services, PermissionGate(self.config.policy), self._grants)
         if self.config.auto_load:

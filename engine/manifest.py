@@ -123,7 +123,7 @@ def _validate(data: dict[str, Any], doc: YamlDoc | None, file: Path) -> None:
 def _build(doc: YamlDoc, file: Path, path: Path, entry: Path, source: Source) -> tuple[Manifest, Source]:
     data = doc.data
     _validate(data, doc, file)
-    backend = BACKENDS.get(data.get("runtime", "")) or backend_for_extension(entry.suffix)
+    backend = BACKENDS.get(data["runtime"]) if "runtime" in data else backend_for_extension(entry.suffix)
     if backend is None or backend_for_extension(entry.suffix) is not backend:
         raise _fail(
             f"runtime {data.get('runtime')!r} cannot run {entry.name}",

@@ -30,6 +30,14 @@ class Junk(ValueError):
         return f"{root}{''.join(parts)}: {self.reason}"
 
 
+class Oversize(Junk):
+    """A value past the result-size limit: a resource limit hit, not malformed data."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the value is larger than the {limit}-byte result limit")
+        self.limit = limit
+
+
 class Budget:
     """Counts the approximate size of a value as it is copied, so huge results stop early."""
 
@@ -41,7 +49,7 @@ class Budget:
     def spend(self, amount: int) -> None:
         self.left -= amount
         if self.left < 0:
-            raise Junk(f"the value is larger than the {self.limit}-byte result limit")
+            raise Oversize(self.limit)
 
 
 def check_key(key: Any) -> str:

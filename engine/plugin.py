@@ -92,12 +92,6 @@ class Plugin:
     def _invoke(self, method: str, args: tuple[Any, ...], deadline: float) -> Any:
         instance = self.instance
         if instance is None:
-            if self.state == "disabled":
-                raise PluginError(
-                    f"plugin `{self.id}` is disabled",
-                    plugin=self.id,
-                    hint=f"set plugin_configs.{self.id}.enabled: true in the config",
-                )
             raise PluginCrashed(f"plugin `{self.id}` is not running ({self.state}): {self.last_error}", plugin=self.id)
         try:
             return instance.call(method, args, deadline)
@@ -116,6 +110,12 @@ class Plugin:
             log.error("plugin %s could not restart: %s", self.id, error, extra={"plugin": self.id})
 
     async def call(self, method: str, args: tuple[Any, ...], timeout: float | None = None) -> Any:
+        if self.state == "disabled":  # it has no running actor to ask
+            raise PluginError(
+                f"plugin `{self.id}` is disabled",
+                plugin=self.id,
+                hint=f"set plugin_configs.{self.id}.enabled: true in the config",
+            )
         timeout = self.limits.timeout if timeout is None else timeout
         future = self.actor.run(self._invoke, method, args, time.monotonic() + timeout)
         guard = asyncio.get_running_loop().call_later(timeout + STUCK_GRACE, self._abandon, future, method, timeout)

@@ -25,6 +25,12 @@ class Problem:
     hint: str | None = None
 
 
+def _is_unit(subschema: Any) -> bool:
+    """The shared `duration` / `size` definitions (a `$ref` leaves no trace of its name in the error)."""
+    defs = schema("config")["$defs"]
+    return subschema in (defs["duration"], defs["size"])
+
+
 def _explain(error: ValidationError) -> Problem:
     path = tuple(error.absolute_path)
     if error.validator == "additionalProperties":
@@ -36,7 +42,7 @@ def _explain(error: ValidationError) -> Problem:
         friendly = _FRIENDLY_PATTERNS.get(ref or error.validator_value)
         if friendly:
             return Problem(path, f"{error.instance!r} {friendly}")
-    if error.validator == "oneOf" and "duration" in str(error.schema.get("$ref", "")) + str(error.schema_path):
+    if error.validator == "oneOf" and _is_unit(error.schema):
         return Problem(path, f"{error.instance!r} is not a duration or size (e.g. 5s, 250ms, 64MB)")
     if error.validator == "enum":
         choices = ", ".join(map(str, error.validator_value))

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from engine.dispatch import dispatch
 from engine.errors import FoxplugError, PluginError, PluginNotFound, PluginTimeout, ResourceLimitExceeded
-from engine.marshal import Junk
+from engine.marshal import Junk, Oversize
 from script_api.context import PluginContext
 
 _LOCATION = re.compile(r"^[^:\s]+:\d+:\s*")
@@ -103,7 +103,7 @@ class HostLink:
         )
 
     def timeout(self, function: str) -> PluginTimeout:
-        seconds = round(self.ctx.deadline - self.started, 3)
+        seconds = round(self.ctx.deadline - self.started, 2)  # the deadline as configured, not 4.999 s
         return PluginTimeout(
             f"plugin `{self.ctx.plugin_id}` ({self.ctx.path}) exceeded its {seconds:g} s deadline in {function}()",
             plugin=self.ctx.plugin_id,
@@ -116,7 +116,9 @@ class HostLink:
             plugin=self.ctx.plugin_id,
         )
 
-    def junk(self, junk: Junk, function: str) -> PluginError:
+    def junk(self, junk: Junk, function: str) -> FoxplugError:
+        if isinstance(junk, Oversize):  # the same error the JS backend gives for a result too large
+            return self.out_of_memory(function, f"{junk.limit}-byte result limit")
         return PluginError(
             f"{function}() returned data the host cannot use: {junk.where('result')}",
             plugin=self.ctx.plugin_id,

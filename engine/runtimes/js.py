@@ -107,7 +107,8 @@ class JsInstance:
         message = message.replace("<input>", self._label)
         if "interrupted" in message.split("\n", 1)[0] or time.monotonic() > self._ctx.deadline:
             return self._link.timeout(name)
-        if message.strip() in ("", "null") or any(s in message for s in _OUT_OF_MEMORY):
+        # Out of memory, QuickJS may throw `null`; through the sandbox's describe() that reads "Error: null".
+        if message.strip() in ("", "null", "Error: null") or any(s in message for s in _OUT_OF_MEMORY):
             return self._link.out_of_memory(name, f"{self._limits.memory}-byte memory limit")
         if "stack overflow" in message or "call stack size exceeded" in message:
             return self._link.out_of_memory(name, "stack (recursion too deep)")

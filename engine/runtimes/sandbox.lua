@@ -8,7 +8,7 @@ local host, expired, api = ...
 local TIMEOUT = "foxplug: deadline exceeded"
 local raw_pcall, raw_xpcall, raw_error = pcall, xpcall, error
 local sethook, traceback = debug.sethook, debug.traceback
-local raw_getmetatable, raw_load, type, select = getmetatable, load, type, select
+local raw_getmetatable, raw_setmetatable, raw_load, type, select = getmetatable, setmetatable, load, type, select
 local co_create, co_resume, co_wrap = coroutine.create, coroutine.resume, coroutine.wrap
 
 -- The count hook is per coroutine in Lua 5.4, so every coroutine the plugin creates gets it too.
@@ -39,13 +39,27 @@ python = nil
 local env = {
   assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs, select = select,
   tonumber = tonumber, tostring = tostring, type = type, rawequal = rawequal, rawget = rawget,
-  rawlen = rawlen, rawset = rawset, setmetatable = setmetatable, _VERSION = _VERSION,
+  rawlen = rawlen, rawset = rawset, _VERSION = _VERSION,
   string = copy(string), table = copy(table), math = copy(math), utf8 = copy(utf8),
   os = { time = os.time, clock = os.clock, date = os.date, difftime = os.difftime },
 }
 env._G = env
 env.pcall = function(f, ...) return guard(raw_pcall(f, ...)) end
-env.xpcall = function(f, handler, ...) return guard(raw_xpcall(f, handler, ...)) end
+-- A deadline error is raised inside the count hook, and Lua runs the message handler before hooks are back
+-- on, so a looping handler could never be stopped: fatal errors never reach plugin handlers.
+env.xpcall = function(f, handler, ...)
+  return guard(raw_xpcall(f, function(err)
+    if fatal(err) then return err end
+    return handler(err)
+  end, ...))
+end
+-- Lua runs finalizers with hooks off, so a looping __gc could never be stopped: plugins get no finalizers.
+env.setmetatable = function(t, mt)
+  if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+    raw_error("__gc metamethods are not available to plugins", 2)
+  end
+  return raw_setmetatable(t, mt)
+end
 env.getmetatable = function(v)
   if type(v) == "string" then return nil end
   return raw_getmetatable(v)
