@@ -54,7 +54,17 @@ class HostFunction:
     """The resource the permission is about (e.g. the URL's host), read from the call's arguments."""
 
 
-def _params(spec: str) -> tuple[Param, ...]:
+@dataclass(frozen=True, slots=True)
+class HostValue:
+    """A plain value on `fox` (not a function), read from the plugin's context when its runtime starts."""
+
+    name: str
+    type: str
+    doc: str
+    read: Callable[[PluginContext], Any]
+
+
+def parse_params(spec: str) -> tuple[Param, ...]:
     """'url:string opts?:object' -> Params; `?` marks an optional parameter."""
     params = []
     for item in spec.split():
@@ -73,7 +83,7 @@ def _player(method: str) -> Callable[..., Any]:
 
 def _table(*rows: tuple[Any, ...]) -> dict[str, HostFunction]:
     functions = [
-        HostFunction(name, permission, _params(params), result, doc, impl, *scope)
+        HostFunction(name, permission, parse_params(params), result, doc, impl, *scope)
         for name, permission, params, result, doc, impl, *scope in rows
     ]
     return {f.name: f for f in functions}
@@ -180,6 +190,26 @@ HOST_FUNCTIONS: dict[str, HostFunction] = _table(
         lambda ctx, event, payload=None: ctx.services.emit(ctx.plugin_id, event, payload),
     ),
 )
+
+
+HOST_VALUES: dict[str, HostValue] = {
+    value.name: value
+    for value in (
+        HostValue(
+            "config",
+            "object",
+            "This plugin's config (`plugin_configs.<id>.config`), checked against its `config_schema`.",
+            lambda ctx: ctx.config,
+        ),
+        HostValue("plugin.id", "string", "This plugin's id.", lambda ctx: ctx.plugin_id),
+        HostValue("plugin.version", "string", "This plugin's version.", lambda ctx: ctx.version),
+    )
+}
+
+
+def host_values(ctx: PluginContext) -> dict[str, Any]:
+    """{'plugin.id': 'hello', ...}: what every runtime sets on its `fox` object beside the functions."""
+    return {name: value.read(ctx) for name, value in HOST_VALUES.items()}
 
 
 def namespaces() -> dict[str, list[str]]:

@@ -12,7 +12,7 @@ import quickjs
 
 from engine.errors import FoxplugError, PluginError
 from engine.runtimes.base import Backend, HostLink, Limits, Source
-from script_api.api import namespaces
+from script_api.api import host_values, namespaces
 from script_api.context import PluginContext
 
 _SANDBOX = files("engine.runtimes").joinpath("sandbox.js").read_text(encoding="utf-8")
@@ -50,8 +50,7 @@ class JsInstance:
         self._js = quickjs.Context()
         self._js.set_memory_limit(limits.memory)
         self._js.set_max_stack_size(limits.max_depth * 4096)
-        identity = json.dumps({"id": ctx.plugin_id, "version": ctx.version})
-        self._js.eval(_SANDBOX)(json.dumps(namespaces()), identity, json.dumps(ctx.config))
+        self._js.eval(_SANDBOX)(json.dumps(namespaces()), json.dumps(host_values(ctx)))
         self._invoke = self._js.get("__fox_invoke")
         self._poll = self._js.get("__fox_poll")
         self._take = self._js.get("__fox_take")

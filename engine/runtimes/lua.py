@@ -12,7 +12,7 @@ import lupa.lua54 as lupa
 from engine.errors import FoxplugError, PluginError
 from engine.marshal import MAX_DEPTH, Budget, Junk, check_key, check_scalar
 from engine.runtimes.base import Backend, HostLink, Limits, Source
-from script_api.api import namespaces
+from script_api.api import host_values, namespaces
 from script_api.context import PluginContext
 
 _SANDBOX = files("engine.runtimes").joinpath("sandbox.lua").read_text(encoding="utf-8")
@@ -68,8 +68,9 @@ class LuaInstance:
         self._env, self._invoke, compile_chunk = self._lua.execute(_SANDBOX, self._host, self._expired, api)
         self._table_from = self._lua.table_from
         fox = self._env.fox
-        fox.config = self._to_lua(ctx.config)
-        fox.plugin.id, fox.plugin.version = ctx.plugin_id, ctx.version
+        for name, value in host_values(ctx).items():
+            group, _, leaf = name.rpartition(".")
+            (fox[group] if group else fox)[leaf] = self._to_lua(value)
         chunk, error = compile_chunk(source.text, "@" + source.label)
         if chunk is False:
             raise self._syntax_error(str(error))

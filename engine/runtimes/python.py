@@ -31,7 +31,7 @@ from RestrictedPython.Guards import (
 from engine.errors import FoxplugError, PluginError
 from engine.marshal import Junk, to_plain
 from engine.runtimes.base import Backend, HostLink, Limits, Source
-from script_api.api import namespaces
+from script_api.api import host_values, namespaces
 from script_api.context import PluginContext
 
 SAFE_MODULES = frozenset(
@@ -174,8 +174,11 @@ class PythonInstance:
             group: types.SimpleNamespace(**{leaf: function(f"{group}.{leaf}") for leaf in leaves})
             for group, leaves in namespaces().items()
         }
-        groups["plugin"].id, groups["plugin"].version = self._ctx.plugin_id, self._ctx.version
-        return types.SimpleNamespace(config=to_plain(self._ctx.config, 1 << 30), **groups)
+        fox = types.SimpleNamespace(**groups)
+        for name, value in host_values(self._ctx).items():
+            group, _, leaf = name.rpartition(".")
+            setattr(getattr(fox, group) if group else fox, leaf, to_plain(value, 1 << 30))
+        return fox
 
     def _printer(self, _getattr_: Any = None) -> Any:
         link = self._link

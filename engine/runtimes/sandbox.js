@@ -1,11 +1,9 @@
 // Runs once per QuickJS context, before plugin code. QuickJS refuses to call Python while its time limit
 // is armed, so `fox.*` never calls the host directly: each call queues a request and returns a Promise,
 // and the engine services the queue between time-limited slices (engine/runtimes/js.py).
-(function (apiJson, identityJson, configJson) {
+(function (apiJson, valuesJson) {
   "use strict";
   const api = JSON.parse(apiJson);
-  const identity = JSON.parse(identityJson);
-  const config = JSON.parse(configJson);
   const pending = new Map();
   const outbox = [];
   let seq = 0;
@@ -66,9 +64,12 @@
     }
     fox[group] = ns;
   }
-  fox.plugin.id = identity.id;
-  fox.plugin.version = identity.version;
-  fox.config = config;
+  const values = JSON.parse(valuesJson);  // fox.config, fox.plugin.id, ... (script_api.api.HOST_VALUES)
+  for (const name of Object.keys(values)) {
+    const dot = name.lastIndexOf(".");
+    const target = dot < 0 ? fox : fox[name.slice(0, dot)];
+    target[name.slice(dot + 1)] = values[name];
+  }
   const log = function (level) {
     return function () { fox.log[level](Array.prototype.map.call(arguments, String).join(" ")); };
   };
