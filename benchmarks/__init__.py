@@ -1,0 +1,1 @@
+"""`python -m benchmarks`: ARCHITECTURE §4's targets, each measured against a baseline taken in the same run."""

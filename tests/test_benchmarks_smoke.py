@@ -1,0 +1,38 @@
+"""`make bench` keeps working: a quick run completes and reports every figure (timings are not asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+FIGURES = {
+    *(f"dispatch.{r}" for r in ("lua", "js", "python")),
+    *(f"hop.{call}.{r}" for call in ("noop", "echo") for r in ("lua", "js", "python")),
+    *(f"throughput.{r}" for r in ("lua", "js", "python")),
+    *(f"load.{r}" for r in ("lua", "js", "python")),
+    "startup.mixed",
+    *(f"rss.{kind}" for kind in ("mixed", "lua", "js")),
+    *(f"host_api.{r}" for r in ("lua", "js", "python")),
+}
+
+
+def test_quick_benchmark_run_reports_every_figure(tmp_path: Path) -> None:
+    report = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--json", str(report)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = {f["key"]: f for f in json.loads(report.read_text(encoding="utf-8"))["figures"]}
+    assert set(figures) == FIGURES
+    for key, figure in figures.items():
+        assert figure["ours"] > 0 and figure["baseline"] > 0, key
+        assert isinstance(figure["pass"], bool) and figure["target"], key
+        assert key in done.stdout, key
