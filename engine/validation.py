@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -42,6 +43,8 @@ def _explain(error: ValidationError) -> Problem:
         friendly = _FRIENDLY_PATTERNS.get(ref or error.validator_value)
         if friendly:
             return Problem(path, f"{error.instance!r} {friendly}")
+        if "description" in error.schema:
+            return Problem(path, f"{error.instance!r} is not of the expected form", error.schema["description"])
     if error.validator == "oneOf" and _is_unit(error.schema):
         return Problem(path, f"{error.instance!r} is not a duration or size (e.g. 5s, 250ms, 64MB)")
     if error.validator == "enum":
@@ -50,9 +53,18 @@ def _explain(error: ValidationError) -> Problem:
     return Problem(path, error.message)
 
 
+@cache
+def _shipped_validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(schema(name))
+
+
 def problems(data: Any, schema_name_or_schema: str | dict[str, Any]) -> Iterator[Problem]:
     """Every schema violation of `data`, most specific first."""
-    document = schema(schema_name_or_schema) if isinstance(schema_name_or_schema, str) else schema_name_or_schema
-    validator = Draft202012Validator(document)
+    if isinstance(schema_name_or_schema, str):
+        validator = _shipped_validator(schema_name_or_schema)
+    else:
+        validator = Draft202012Validator(schema_name_or_schema)
+    if validator.is_valid(data):
+        return
     for error in sorted(validator.iter_errors(data), key=lambda e: (-len(e.absolute_path), str(e.path))):
         yield _explain(error)

@@ -7,6 +7,8 @@ from typing import Any
 
 import yaml
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~10x faster; plugin loads parse YAML
+
 
 class YamlSyntaxError(ValueError):
     def __init__(self, message: str, line: int | None) -> None:
@@ -18,18 +20,18 @@ class YamlDoc:
     """Parsed data plus a way back from a path (`permissions.network[0]`) to its line."""
 
     def __init__(self, text: str, first_line: int = 1) -> None:
+        self._text = text
         self._offset = first_line - 1
         try:
-            self.node = yaml.compose(text, Loader=yaml.SafeLoader)
-            self.data: Any = yaml.safe_load(text)
+            self.data: Any = yaml.load(text, Loader=_LOADER)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 + self._offset if mark else None
             raise YamlSyntaxError(f"invalid YAML: {exc.problem or exc.context}", line) from None
 
     def line_of(self, path: Sequence[str | int]) -> int | None:
-        """The line of the deepest node along `path` that exists."""
-        node = self.node
+        """The line of the deepest node along `path` that exists (the node tree is built only for errors)."""
+        node = yaml.compose(self._text, Loader=_LOADER)
         line = node.start_mark.line + 1 if node is not None else None
         for key in path:
             if isinstance(node, yaml.MappingNode):

@@ -24,29 +24,38 @@ def _deny_attributes(obj: Any, name: str, is_setting: bool) -> str:
     raise AttributeError(f"Lua plugins cannot access Python attribute {name!r}")
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_lua_type = lupa.lua_type
+
+
 def from_lua(value: Any, budget: Budget, depth: int = 0) -> Any:
     """Copy a Lua value into plain data: sequences become lists, string-keyed tables objects."""
-    if lupa.lua_type(value) != "table":
-        if lupa.lua_type(value) is not None:
-            raise Junk(f"a Lua {lupa.lua_type(value)} is not data")
+    if type(value) in _SCALARS:  # lupa hands Lua strings, numbers, booleans and nil over as Python values
         return check_scalar(value, budget)
+    kind = _lua_type(value)
+    if kind != "table":
+        raise Junk(f"a Lua {kind or type(value).__name__} is not data")
     if depth >= MAX_DEPTH:
         raise Junk(f"nested deeper than {MAX_DEPTH} levels (or cyclic)")
-    budget.spend(2)
     items = list(value.items())
-    if all(type(k) is int for k, _ in items) and sorted(k for k, _ in items) == list(range(1, len(items) + 1)):
-        out_list: list[Any] = [None] * len(items)
-        for key, sub in items:
-            try:
-                out_list[key - 1] = from_lua(sub, budget, depth + 1)
-            except Junk as junk:
-                raise junk.inside(key) from None
-        return out_list
+    budget.spend(2 + 2 * len(items))
+    depth += 1
+    if items and type(items[0][0]) is int:
+        keys = [k for k, _ in items]
+        if all(type(k) is int for k in keys) and sorted(keys) == list(range(1, len(items) + 1)):
+            out_list: list[Any] = [None] * len(items)
+            for key, sub in items:
+                try:
+                    out_list[key - 1] = from_lua(sub, budget, depth)
+                except Junk as junk:
+                    raise junk.inside(key) from None
+            return out_list
     out: dict[str, Any] = {}
     for key, sub in items:
-        check_key(key)
+        if type(key) is not str:
+            check_key(key)
         try:
-            out[key] = from_lua(sub, budget, depth + 1)
+            out[key] = from_lua(sub, budget, depth)
         except Junk as junk:
             raise junk.inside(key) from None
     return out

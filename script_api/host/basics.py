@@ -23,10 +23,13 @@ def log(level: str):
     return write
 
 
+# Built once: json.dumps with any non-default option constructs a new encoder on every call.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_PRETTY = json.JSONEncoder(ensure_ascii=False, indent=2)
+
+
 def json_encode(ctx: PluginContext, value: Any, pretty: bool = False) -> str:
-    return json.dumps(
-        value, ensure_ascii=False, indent=2 if pretty else None, separators=None if pretty else (",", ":")
-    )
+    return (_PRETTY if pretty else _COMPACT).encode(value)
 
 
 def json_decode(ctx: PluginContext, text: str) -> Any:
