@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench lint clean plugins
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -10,15 +10,24 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+# Plugins built from source: lyrics-tri's C as a native library (gcc) and a wasm module (clang + wasm-ld, from
+# Debian's clang and lld). A missing compiler skips that build; the engine then falls back to the next one.
+TRI := plugins_lua/lyrics-tri
+plugins:
+	@if command -v $${CC:-gcc} >/dev/null; then $(MAKE) -s -C $(TRI) native; \
+	else echo "no C compiler: $(TRI) native build skipped"; fi
+	@if command -v clang >/dev/null && command -v wasm-ld >/dev/null; then $(MAKE) -s -C $(TRI) wasm; \
+	else echo "clang/wasm-ld not found (apt-get install clang lld): $(TRI) wasm build skipped"; fi
+
+run: $(STAMP) plugins
 	$(VENV)/bin/foxplug run
 
-test: $(STAMP)
+test: $(STAMP) plugins
 	$(VENV)/bin/ruff check engine script_api tests benchmarks
 	$(VENV)/bin/ruff format --check engine script_api tests benchmarks
 	$(PY) -m pytest -q -n 2
 
-bench: $(STAMP)
+bench: $(STAMP) plugins
 	$(PY) -m benchmarks
 
 lint: $(STAMP)
@@ -27,3 +36,4 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
+	$(MAKE) -s -C $(TRI) clean

@@ -11,7 +11,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-from benchmarks import dispatch, hop, host_api, load
+from benchmarks import dispatch, hop, host_api, load, metrics, native_wasm, process
 from benchmarks.common import Figure, table
 
 SUITES = {
@@ -19,6 +19,9 @@ SUITES = {
     "hop": hop.run,
     "load": load.run,
     "host_api": host_api.run,
+    "metrics": metrics.run,
+    "native_wasm": native_wasm.run,
+    "process": process.run,
 }
 
 
@@ -35,6 +38,7 @@ def main() -> int:
         "lupa": version("lupa"),
         "quickjs-ng": version("quickjs-ng"),
         "RestrictedPython": version("RestrictedPython"),
+        "wasmtime": version("wasmtime"),
         "load_average_before": round(os.getloadavg()[0], 2),
     }
     print(" · ".join(f"{k} {v}" for k, v in machine.items()), file=sys.stderr)

@@ -12,10 +12,12 @@ from engine.errors import (
     PluginCrashed,
     PluginError,
     PluginNotFound,
+    PluginSuspended,
     PluginTimeout,
     ResourceLimitExceeded,
 )
 from engine.plugin import PluginInfo
+from engine.report import PerformanceReport
 from engine.sync import SyncEngine
 
 __version__ = "0.1.0"
@@ -27,11 +29,13 @@ __all__ = [
     "FoxplugError",
     "IncompatiblePlatform",
     "ManifestError",
+    "PerformanceReport",
     "PermissionDenied",
     "PluginCrashed",
     "PluginError",
     "PluginInfo",
     "PluginNotFound",
+    "PluginSuspended",
     "PluginTimeout",
     "ResourceLimitExceeded",
     "SearchResult",

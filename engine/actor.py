@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -33,6 +34,7 @@ class Actor:
     def __init__(self, name: str) -> None:
         self.name = name
         self._mailbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._final_cpu: float | None = None
         with _stack_lock:
             previous = threading.stack_size(_STACK_SIZE)
             try:
@@ -40,17 +42,22 @@ class Actor:
                 self._thread.start()
             finally:
                 threading.stack_size(previous)
+        assert self._thread.ident is not None  # started, and parked on its mailbox: its pthread is valid
+        self._clock = time.pthread_getcpuclockid(self._thread.ident)
 
     def _serve(self) -> None:
         get = self._mailbox.get
-        while (job := get()) is not None:
-            fn, args, loop, future = job
-            try:
-                result = fn(*args)
-            except BaseException as exc:  # delivered to the awaiting caller, whatever it is
-                loop.call_soon_threadsafe(_settle, future, False, exc)
-            else:
-                loop.call_soon_threadsafe(_settle, future, True, result)
+        try:
+            while (job := get()) is not None:
+                fn, args, loop, future = job
+                try:
+                    result = fn(*args)
+                except BaseException as exc:  # delivered to the awaiting caller, whatever it is
+                    loop.call_soon_threadsafe(_settle, future, False, exc)
+                else:
+                    loop.call_soon_threadsafe(_settle, future, True, result)
+        finally:
+            self._final_cpu = time.thread_time()
 
     def run(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         """Queue `fn(*args)` on the actor's thread; await the returned future for its result."""
@@ -68,3 +75,21 @@ class Actor:
     @property
     def alive(self) -> bool:
         return self._thread.is_alive()
+
+    @property
+    def finished(self) -> bool:
+        """The thread has left its loop; `cpu_time()` is final."""
+        return self._final_cpu is not None
+
+    def cpu_time(self) -> float:
+        """CPU seconds this actor's thread has used, read from any thread at no cost to its calls.
+
+        The clock id (taken once the thread runs) names the kernel thread, so reading it after the thread
+        ended fails cleanly instead of touching a freed pthread; the thread's own last reading is used then.
+        """
+        if self._final_cpu is None:
+            try:
+                return time.clock_gettime(self._clock)
+            except OSError:
+                pass
+        return self._final_cpu or 0.0

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import re
 import signal
 import sys
@@ -14,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from engine.admin_client import AdminClient, admin_url
 from engine.config import Config, default_config_path
 from engine.console import (
     Console,
@@ -23,11 +25,13 @@ from engine.console import (
     plugins_table,
     results_table,
     song_for_lyrics,
+    table,
 )
 from engine.dev import DevSession, dev_engine
 from engine.engine import Engine
 from engine.errors import FoxplugError, PluginNotFound
 from engine.permissions import PERMISSIONS
+from engine.platform_info import detect
 from engine.resources import schema
 from engine.runtimes import backend_for_extension
 from engine.scaffold import TEMPLATES, scaffold
@@ -67,10 +71,12 @@ async def run(args: argparse.Namespace) -> int:
     async with Engine(_config(args)) as engine:
         console = Console(engine)
         console.follow()
+        engine.on("alert", lambda alert: console.show(f"alert {_alert_label(alert)}: {alert['message']}"))
         plugins = [info.to_dict() for info in engine.plugins]
         console.show(plugins_table(plugins) if plugins else "no plugins loaded")
         for error in engine.load_errors.values():
             print(error_line(error), file=sys.stderr, flush=True)
+        await _serve_admin(engine, console)
         console.show(f"foxplug running with {len(plugins)} plugin{'' if len(plugins) == 1 else 's'}; Ctrl-C to stop")
         waiting = {asyncio.ensure_future(stop.wait())}
         if args.console or sys.stdin.isatty():
@@ -80,6 +86,80 @@ async def run(args: argparse.Namespace) -> int:
             task.cancel()
         for task in done:
             task.result()
+    return 0
+
+
+def _alert_label(alert: dict[str, Any]) -> str:
+    return "resolved" if alert["status"] == "resolved" else str(alert["severity"])
+
+
+async def _serve_admin(engine: Engine, console: Console) -> None:
+    """The admin server of `foxplug run`; a taken port costs the operator the API, not the player its plugins."""
+    if not engine.config.monitoring.enabled:
+        return
+    try:
+        endpoint = await engine.serve_admin()
+    except OSError as error:
+        host, port = engine.config.monitoring.listen
+        print(
+            f"{type(error).__name__}: admin API not started on {host}:{port}: {error.strerror or error} "
+            "— set monitoring.listen to a free address (port 0 picks one)",
+            file=sys.stderr,
+            flush=True,
+        )
+        return
+    console.show(f"admin API on {endpoint.url} (/metrics, /api/v1/plugins)")
+    if endpoint.generated_token:
+        console.show(f"admin token for this run (set monitoring.token to choose one): {endpoint.token}")
+
+
+def _admin(args: argparse.Namespace, *, token: bool = False) -> AdminClient:
+    """A client of the running `foxplug run`: --url, else monitoring.listen of the config."""
+    monitoring = _config(args).monitoring
+    secret = (args.token or os.environ.get("FOXPLUG_TOKEN") or monitoring.token) if token else None
+    return AdminClient(args.url or admin_url(monitoring), secret)
+
+
+async def top(args: argparse.Namespace) -> int:
+    from engine.top import run_top  # rich's live display costs every other command's start-up nothing
+
+    async with _admin(args) as client:
+        await run_top(client, args.interval, None if args.once else _stop_on_signals())
+    return 0
+
+
+async def stats(args: argparse.Namespace) -> int:
+    async with _admin(args) as client:
+        snapshot = await client.plugins()
+    if args.json:
+        _print_json(snapshot)
+        return 0
+    headers = ("ID", "STATE", "CALLS", "ERRORS", "P95", "MEMORY", "CPU", "RELOADS")
+    rows = [
+        (
+            entry["id"],
+            entry["state"],
+            p["calls"],
+            p["errors"],
+            "-" if p["p95"] is None else f"{p['p95'] * 1000:.2f} ms",
+            "-" if p["memory"] is None else f"{p['memory'] / 1024:.0f} KiB",
+            f"{p['cpu_seconds']:.3f} s",
+            f"{p['reloads']} ok, {p['failed_reloads']} failed",
+        )
+        for entry in snapshot["plugins"]
+        for p in [entry["performance"]]
+    ]
+    print(table(headers, rows) if rows else "no plugins loaded")
+    return 0
+
+
+async def rollback(args: argparse.Namespace) -> int:
+    async with _admin(args, token=True) as client:
+        info = await client.act(args.id, "rollback")
+    if args.json:
+        _print_json(info)
+    else:
+        print(f"rolled back {info['id']} to {info['version']} ({info['path']})")
     return 0
 
 
@@ -146,6 +226,8 @@ async def list_plugins(args: argparse.Namespace) -> int:
                 "permissions": {},
                 "path": path,
                 "error": error_line(error),
+                "implementation": None,
+                "skipped": [skip.to_dict() for skip in getattr(error, "skipped", ())],
             }
             for path, error in engine.load_errors.items()
         ]
@@ -156,6 +238,49 @@ async def list_plugins(args: argparse.Namespace) -> int:
     for row in rows:
         if "error" in row:
             print(row["error"], file=sys.stderr)
+    return 0
+
+
+async def doctor(args: argparse.Namespace) -> int:
+    """This machine, the runtimes it can use, and per plugin the implementation that runs and why no other."""
+    here = detect()
+    async with Engine(_config(args, hot_reload=False)) as engine:
+        plugins = [
+            {
+                "id": info.id,
+                "path": info.path,
+                "state": info.state,
+                "implementation": info.implementation,
+                "skipped": [skip.to_dict() for skip in info.skipped],
+            }
+            for info in engine.plugins
+        ]
+        plugins += [
+            {
+                "id": error.plugin or Path(path).stem,
+                "path": path,
+                "state": "failed",
+                "implementation": None,
+                "skipped": [skip.to_dict() for skip in getattr(error, "skipped", ())],
+                "error": error_line(error),
+            }
+            for path, error in engine.load_errors.items()
+        ]
+    if args.json:
+        _print_json({"platform": here.to_dict(), "plugins": plugins})
+        return 0
+    lines = [f"platform  {here.describe()}"]
+    for runtime in here.runtimes.values():
+        state = f"ok {runtime.version or ''}".rstrip() if runtime.usable else f"unusable: {runtime.reason}"
+        lines.append(f"runtime   {runtime.name:<7} {state}")
+    lines.append("")
+    for plugin in plugins:
+        chosen = plugin["implementation"] or plugin["state"]
+        lines.append(f"{plugin['id']:<24} {chosen:<8} {plugin['path']}")
+        lines += [f"    {skip['implementation']}: {skip['reason']}" for skip in plugin["skipped"]]
+        if "error" in plugin:
+            lines.append(f"    {plugin['error']}")
+    print("\n".join(lines) if plugins else "\n".join([*lines, "no plugins found"]))
     return 0
 
 
@@ -277,6 +402,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="the call's deadline")
 
     command("list", list_plugins, "every plugin in the configured directories", with_json)
+    command(
+        "doctor",
+        doctor,
+        "this machine, its usable runtimes, and per plugin the implementation chosen and why not the others",
+        with_json,
+    )
 
     sub = command("search", search, "search every source plugin at once", with_json)
     sub.add_argument("query", metavar="QUERY")
@@ -286,6 +417,30 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("lyrics", lyrics, "lyrics from the first provider that answers", with_json)
     sub.add_argument("title", metavar="TITLE")
     sub.add_argument("--artist", metavar="A")
+
+    admin = argparse.ArgumentParser(add_help=False)
+    admin.add_argument(
+        "--url", metavar="URL", help="admin API of the running `foxplug run` (default: monitoring.listen of the config)"
+    )
+    sub = command(
+        "top",
+        top,
+        "a live table of a running `foxplug run`'s plugins: calls/s, p95, errors, memory, CPU",
+        [*plain, admin],
+    )
+    sub.add_argument("--once", action="store_true", help="print one frame (rates over one interval) and exit")
+    sub.add_argument("--interval", type=_seconds, default=1.0, metavar="SECONDS", help="refresh period (default 1)")
+
+    command("stats", stats, "one snapshot of a running `foxplug run`'s plugin metrics", [*with_json, admin])
+
+    sub = command(
+        "rollback",
+        rollback,
+        "roll a plugin of a running `foxplug run` back to its previous version",
+        [*with_json, admin],
+    )
+    sub.add_argument("id", type=_plugin_id, metavar="ID", help="the plugin id")
+    sub.add_argument("--token", metavar="TOKEN", help="admin token (default: $FOXPLUG_TOKEN, else monitoring.token)")
 
     sub = command("new", new, "write a working one-file plugin to start from", plain)
     sub.add_argument("name", type=_plugin_id, metavar="NAME", help="the plugin id, also its file name")

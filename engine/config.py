@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from engine.breaker import BreakerSettings
 from engine.errors import ConfigError
 from engine.permissions import PERMISSIONS, Policy
 from engine.resources import data_dir
@@ -26,6 +27,72 @@ class PluginSettings:
     enabled: bool = True
     priority: int = 0
     config: dict[str, Any] = field(default_factory=dict)
+    isolation: str | None = None
+    """`thread` or `process` for this plugin; None: `security.isolation`."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertThresholds:
+    """`monitoring.alert_thresholds`: a plugin whose window passes one raises an `alert` (unset: not watched)."""
+
+    error_rate: float | None = None
+    """Failed calls / calls, 0.05 = 5 %."""
+    p95_latency: float | None = None
+    """Seconds."""
+    memory: int | None = None
+    """Bytes."""
+    call_rate: float | None = None
+    """Calls per second."""
+
+    def watched(self) -> dict[str, float]:
+        return {f.name: value for f in fields(self) if (value := getattr(self, f.name)) is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class Monitoring:
+    """`monitoring`: metrics, the admin HTTP server and alerts."""
+
+    enabled: bool = True
+    listen: tuple[str, int] = ("127.0.0.1", 9797)
+    """Host and port of the admin server; port 0 picks a free one."""
+    token: str | None = None
+    """Bearer token for the admin API's mutations; None: a random one per run."""
+    alert_thresholds: AlertThresholds = AlertThresholds()
+    alert_interval: float = 10.0
+    alert_webhook: str | None = None
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """`host:port`, `[v6]:port` or `:port` (loopback)."""
+    host, _, port = text.rpartition(":")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _monitoring(section: Mapping[str, Any]) -> Monitoring:
+    defaults, thresholds = Monitoring(), section.get("alert_thresholds", {})
+    return Monitoring(
+        enabled=section.get("enabled", True),
+        listen=parse_listen(section["listen"]) if "listen" in section else defaults.listen,
+        token=section.get("token") or None,
+        alert_thresholds=AlertThresholds(
+            error_rate=thresholds.get("error_rate"),
+            p95_latency=parse_duration(thresholds["p95_latency"]) if "p95_latency" in thresholds else None,
+            memory=parse_size(thresholds["memory"]) if "memory" in thresholds else None,
+            call_rate=thresholds.get("call_rate"),
+        ),
+        alert_interval=parse_duration(section.get("alert_interval", defaults.alert_interval)),
+        alert_webhook=section.get("alert_webhook"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CompatibilityPolicy:
+    """`compatibility`: which kinds of implementation to use, in order, and whether to fall back."""
+
+    prefer: tuple[str, ...] = ("native", "wasm", "script")
+    """Kinds not listed are not used: `[wasm, script]` keeps native (trusted, in-process) code out."""
+    fallback: bool = True
+    """Try the next candidate when one does not fit this machine or fails to load."""
 
 
 @dataclass(frozen=True)
@@ -38,12 +105,17 @@ class Config:
     keep_versions: int = 3
     policy: Policy = Policy()
     isolation: str = "thread"
+    storage_quota: int = 10 << 20
+    http_concurrency: int = 4
+    breaker: BreakerSettings = BreakerSettings()
     call_timeout: float = 5.0
     memory_limit: int = 64 << 20
     max_result_size: int = 4 << 20
     max_response_size: int = 8 << 20
     max_concurrent_loads: int = 8
     plugin_configs: Mapping[str, PluginSettings] = field(default_factory=dict)
+    monitoring: Monitoring = Monitoring()
+    compatibility: CompatibilityPolicy = CompatibilityPolicy()
     sections: Mapping[str, Any] = field(default_factory=dict)
     """The validated `plugins:` mapping, for sections owned by later features (monitoring, registry...)."""
     source: Path | None = None
@@ -89,6 +161,7 @@ class Config:
         reload = plugins.get("hot_reload", {})
         security = plugins.get("security", {})
         performance = plugins.get("performance", {})
+        breaker = security.get("breaker", {})
         defaults = cls()
         return cls(
             directories=tuple(_resolve(base, d) for d in plugins.get("directories", [])),
@@ -103,15 +176,29 @@ class Config:
                 network_deny=tuple(security.get("network_deny", [])),
             ),
             isolation=security.get("isolation", "thread"),
+            storage_quota=parse_size(security.get("storage_quota", defaults.storage_quota)),
+            http_concurrency=security.get("http_concurrency", defaults.http_concurrency),
+            breaker=BreakerSettings(
+                failures=breaker.get("failures", defaults.breaker.failures),
+                cooldown=parse_duration(breaker.get("cooldown", defaults.breaker.cooldown)),
+                max_trips=breaker.get("max_trips", defaults.breaker.max_trips),
+            ),
             call_timeout=parse_duration(performance.get("call_timeout", defaults.call_timeout)),
             memory_limit=parse_size(performance.get("memory_limit", defaults.memory_limit)),
             max_result_size=parse_size(performance.get("max_result_size", defaults.max_result_size)),
             max_response_size=parse_size(performance.get("max_response_size", defaults.max_response_size)),
             max_concurrent_loads=performance.get("max_concurrent_loads", defaults.max_concurrent_loads),
             plugin_configs={
-                plugin_id: PluginSettings(s.get("enabled", True), s.get("priority", 0), dict(s.get("config", {})))
+                plugin_id: PluginSettings(
+                    s.get("enabled", True), s.get("priority", 0), dict(s.get("config", {})), s.get("isolation")
+                )
                 for plugin_id, s in plugins.get("plugin_configs", {}).items()
             },
+            monitoring=_monitoring(plugins.get("monitoring", {})),
+            compatibility=CompatibilityPolicy(
+                prefer=tuple(plugins.get("compatibility", {}).get("prefer", defaults.compatibility.prefer)),
+                fallback=plugins.get("compatibility", {}).get("fallback", True),
+            ),
             sections=plugins,
             source=source,
         )

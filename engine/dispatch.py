@@ -34,8 +34,12 @@ def dispatch(ctx: PluginContext, name: str, args: Sequence[Any]) -> Any:
             )
     ctx.host_calls[name] += 1
     try:
+        if fn.scope is not None:  # parsed once: the gate judges and the impl uses the very same value
+            scope = fn.scope(tuple(args))
+            ctx.authorize(fn.permission or "", scope, _describe(name, args))
+            return fn.impl(ctx, *args, scope=scope)
         if fn.permission is not None:
-            ctx.authorize(fn.permission, fn.scope(tuple(args)) if fn.scope else None, _describe(name, args))
+            ctx.authorize(fn.permission, None, _describe(name, args))
         return fn.impl(ctx, *args)
     except FoxplugError as error:  # host code need not know who called it; the error must still say
         error.plugin = error.plugin or ctx.plugin_id

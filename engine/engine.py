@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import logging
+import threading
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from engine.admin import AdminEndpoint, AdminServer
+from engine.alerts import AlertEvaluator
 from engine.config import Config, default_config_path
-from engine.errors import FoxplugError, PluginError, PluginNotFound
+from engine.errors import FoxplugError, PluginError, PluginNotFound, PluginSuspended, ResourceLimitExceeded
 from engine.hot_reload import PluginWatcher
 from engine.loader import LoadEnv, Version, discover, fingerprint, load_plugin
+from engine.metrics import Metrics, sample_memory
 from engine.permissions import PermissionGate
 from engine.plugin import Plugin, PluginInfo
+from engine.report import PerformanceReport, performance_report
+from engine.runtimes.native import discover_installed
 from engine.state import carry_state
 from engine.ui import UIHooks
 from script_api.context import HostServices
@@ -27,6 +35,10 @@ from script_api.player import NullPlayer, Player
 from script_api.types import Lyrics, Playlist, Song, songs_from_plugin
 
 log = logging.getLogger(__name__)
+
+MAX_EVENT_PAYLOAD = 64 << 10
+MAX_EVENTS_IN_FLIGHT = 256
+"""Per plugin: events it emitted that handlers have not finished; with the payload cap, at most 16 MB held."""
 
 Listener = Callable[[dict[str, Any]], Any]
 
@@ -61,12 +73,21 @@ class Engine:
         self._services: HostServices | None = None
         self._env: LoadEnv | None = None
         self._background: set[asyncio.Task[Any]] = set()
+        self._events_in_flight: Counter[str] = Counter()
+        self._events_lock = threading.Lock()
         self._history: dict[str, deque[Version]] = {}
         self._path_locks: dict[Path, asyncio.Lock] = {}
         self._watcher: PluginWatcher | None = None
         self.load_errors: dict[str, FoxplugError] = {}
         """Plugins from the configured directories that failed to load, by path."""
         self.ui = UIHooks(self)
+        self.metrics = Metrics(self._ordered)
+        """Per-plugin call metrics, exported through the engine's own registry (`metrics.registry`)."""
+        self.on("plugin_reloaded", lambda event: self.metrics.count_reload(event["id"], "ok"))
+        self.on("reload_failed", lambda event: self.metrics.count_reload(event["id"], "failed"))
+        self.on("plugin_unloaded", lambda event: self.metrics.forget(event["id"]))
+        self._admin: AdminServer | None = None
+        self._alerts: AlertEvaluator | None = None
 
     @classmethod
     def from_config(cls, path: str | Path | None = None, **kwargs: Any) -> Engine:
@@ -93,23 +114,38 @@ class Engine:
 
         self._services = HostServices(
             loop=loop,
-            storage=Storage(self.config.storage),
+            storage=Storage(self.config.storage, self.config.storage_quota),
             player=self.player,
-            http=HttpClient(self.config.max_response_size),
+            http=HttpClient(self.config.max_response_size, self.config.http_concurrency),
             notify=lambda plugin, text, level: later(
                 self._publish, "notify", {"plugin": plugin, "text": text, "level": level}
             ),
-            emit=lambda plugin, event, payload: later(self._deliver, event, payload, plugin),
+            emit=partial(self._queue_event, later),
         )
-        self._env = LoadEnv(self.config, self._services, PermissionGate(self.config.policy), self._grants)
+        monitoring = self.config.monitoring
+        self._env = LoadEnv(
+            self.config,
+            self._services,
+            PermissionGate(self.config.policy),
+            self._grants,
+            self.metrics if monitoring.enabled else None,
+        )
+        if monitoring.enabled and monitoring.alert_thresholds.watched():
+            self._alerts = AlertEvaluator(monitoring, self._ordered, self._publish)
+            self._spawn(self._alerts.run())
         if self.config.auto_load:
-            await self.load_directories(self.config.directories)
+            await self.load_directories(self.config.directories, installed=True)
         if self.config.hot_reload and self.config.directories:
             self.watch(self.config.directories)
 
-    async def load_directories(self, directories: Iterable[Path]) -> list[PluginInfo]:
-        """Load every plugin found, concurrently; failures go to `load_errors` and a `load_failed` event."""
+    async def load_directories(self, directories: Iterable[Path], *, installed: bool = False) -> list[PluginInfo]:
+        """Load every plugin found, concurrently; failures go to `load_errors` and a `load_failed` event.
+
+        With `installed`, also the plugins of installed distributions (entry points in `foxplug.plugins`).
+        """
         paths = [path for directory in directories for path in discover(Path(directory))]
+        if installed:
+            paths += await asyncio.to_thread(discover_installed)
         limit = asyncio.Semaphore(self.config.max_concurrent_loads)
 
         async def one(path: Path) -> PluginInfo | None:
@@ -132,6 +168,12 @@ class Engine:
         plugin = await load_plugin(Path(path).resolve(), await self._load_env(), config=config)
         return await self._install(plugin, time.perf_counter())
 
+    async def attach(self, version: Version) -> PluginInfo:
+        """Run the pipeline for a plugin that did not come from disk: one that connected itself over WebSocket
+        (engine.ws_plugins), whose handshake gave its manifest."""
+        plugin = await load_plugin(version[0].path, await self._load_env(), version=version)
+        return await self._install(plugin, time.perf_counter())
+
     async def _load_env(self) -> LoadEnv:
         if self._env is None:
             await self.start()
@@ -151,6 +193,7 @@ class Engine:
                 hint="give each plugin a unique id",
             )
         self.load_errors.pop(str(new.manifest.path), None)
+        new.breaker.listener = partial(self._breaker_event, new)
         if old is None:
             self._plugins[new.id] = new
             self._publish("plugin_loaded", new.info.to_dict())
@@ -186,7 +229,9 @@ class Engine:
                 plugin=plugin_id,
                 hint="versions are kept in memory from reloads since the engine started",
             )
-        plugin = await load_plugin(current.manifest.path, await self._load_env(), version=versions.pop())
+        plugin = await load_plugin(
+            current.manifest.path, await self._load_env(), version=versions.pop(), enabled=_kept_off(current)
+        )
         return await self._install(plugin, time.perf_counter(), remember=False)
 
     async def _reload(self, root: Path, started: float, *, force: bool = False) -> PluginInfo | None:
@@ -200,9 +245,11 @@ class Engine:
             if current is not None and not force and fingerprint(root) == current.digest:
                 return None
             try:
-                plugin = await load_plugin(root, await self._load_env())
+                plugin = await load_plugin(root, await self._load_env(), enabled=_kept_off(current))
             except FoxplugError as error:
                 self._publish_failure(root, current, error)
+                if force:  # an explicit reload tells its caller why; the running version keeps serving
+                    raise
                 return None
             return await self._install(plugin, started)
 
@@ -229,8 +276,81 @@ class Engine:
         await plugin.close()
         self._publish("plugin_unloaded", {"id": plugin_id})
 
+    async def stop_plugin(self, plugin_id: str) -> PluginInfo:
+        """Run the plugin's `stop()` and free its runtime; it stays listed and its calls fail fast until started."""
+        plugin = self._get(plugin_id)
+        if plugin.state not in ("stopped", "disabled"):
+            await plugin.close()
+            self._publish("plugin_stopped", {"id": plugin_id})
+        return plugin.info
+
+    async def start_plugin(self, plugin_id: str) -> PluginInfo:
+        """Run a stopped (or failed) plugin again, from the version it had; a disabled one needs `enable`."""
+        plugin = self._get(plugin_id)
+        if plugin.state == "disabled":
+            raise PluginError(
+                f"plugin `{plugin_id}` is disabled", plugin=plugin_id, hint="enable it, which also starts it"
+            )
+        if plugin.state not in ("stopped", "failed"):
+            return plugin.info
+        return await self._revive(plugin, "plugin_started")
+
+    async def disable(self, plugin_id: str) -> PluginInfo:
+        """Stop a plugin and keep it off, across reloads of its file: its calls fail fast ("plugin `x` is disabled")."""
+        plugin = self._get(plugin_id)
+        if plugin.state != "disabled":
+            await plugin.close()
+            plugin.state = "disabled"
+            self._publish("plugin_disabled", {"id": plugin_id, "state": "disabled", "reason": "disabled by the host"})
+        return plugin.info
+
+    async def enable(self, plugin_id: str) -> PluginInfo:
+        """Run a disabled plugin (also one the config disables), from the version it had."""
+        plugin = self._get(plugin_id)
+        if plugin.state != "disabled":
+            return plugin.info
+        return await self._revive(plugin, "plugin_enabled")
+
+    async def _revive(self, plugin: Plugin, event: str) -> PluginInfo:
+        """A fresh instance of `plugin`'s version in its place (no state to carry: the old one is not running)."""
+        async with self._path_locks.setdefault(plugin.manifest.path, asyncio.Lock()):
+            if self._plugins.get(plugin.id) is not plugin:  # reloaded meanwhile: the newer version stands
+                return self._get(plugin.id).info
+            new = await load_plugin(plugin.manifest.path, await self._load_env(), version=plugin.version, enabled=True)
+            new.breaker.listener = partial(self._breaker_event, new)
+            self._plugins[new.id] = new
+        self._spawn(plugin.close())  # ends a failed plugin's actor; a no-op for a stopped or disabled one
+        self._publish(event, new.info.to_dict())
+        return new.info
+
+    async def report(self, plugin_id: str) -> PerformanceReport:
+        """How a plugin has performed since the engine started (its memory sampled now)."""
+        plugin = self._get(plugin_id)
+        await sample_memory([plugin])
+        return performance_report(plugin)
+
+    async def reports(self) -> list[PerformanceReport]:
+        plugins = self._ordered()
+        await sample_memory(plugins)
+        return [performance_report(plugin) for plugin in plugins]
+
+    async def metrics_text(self) -> bytes:
+        """The Prometheus text exposition of every plugin, memory sampled now."""
+        await sample_memory(self._ordered())
+        return self.metrics.render()
+
+    async def serve_admin(self, listen: tuple[str, int] | None = None) -> AdminEndpoint:
+        """Start the admin HTTP server (`/metrics`, `/api/v1/plugins...`) on `monitoring.listen` (port 0: any free
+        one); returns where it listens and its token. It stops with the engine."""
+        if self._admin is None:
+            self._admin = AdminServer(self, self.config.monitoring.token)
+        return await self._admin.start(*(listen or self.config.monitoring.listen))
+
     async def close(self) -> None:
         """Stop every plugin (running `stop()`), then the shared services."""
+        if self._admin is not None:
+            await self._admin.close()
+            self._admin = None
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
@@ -238,6 +358,9 @@ class Engine:
         self._plugins.clear()
         for task in list(self._background):
             task.cancel()
+        if self._alerts is not None:
+            await self._alerts.close()
+            self._alerts = None
         if self._services is not None:
             await self._services.http.close()
             self._services.storage.close()
@@ -301,16 +424,57 @@ class Engine:
         """Deliver an event to every plugin's `on_<event>` and to host listeners; does not wait for plugins."""
         self._deliver(event, payload, None)
 
+    def _queue_event(self, later: Callable[..., None], sender: str, event: str, payload: Any) -> None:
+        """On the sender's thread (`fox.events.emit`): queue an event, within bounds.
+
+        An undelivered event holds its payload and handlers may be slow, so an emit loop could otherwise fill
+        the host's memory however small the plugin's own memory limit.
+        """
+        size = len(json.dumps(payload))
+        if size > MAX_EVENT_PAYLOAD:
+            raise ResourceLimitExceeded(
+                f"plugin `{sender}` emitted `{event}` with a {size}-byte payload; events carry at most "
+                f"{MAX_EVENT_PAYLOAD} bytes",
+                plugin=sender,
+                hint="keep bulk data in fox.storage and send its key",
+            )
+        with self._events_lock:
+            if self._events_in_flight[sender] >= MAX_EVENTS_IN_FLIGHT:
+                raise ResourceLimitExceeded(
+                    f"plugin `{sender}` has {MAX_EVENTS_IN_FLIGHT} events that handlers have not finished",
+                    plugin=sender,
+                    hint="emit less often, or wait until they catch up",
+                )
+            self._events_in_flight[sender] += 1
+        later(self._deliver, event, payload, sender)
+
     def _deliver(self, event: str, payload: Any, sender: str | None) -> None:
         handler = f"on_{event}"
-        for plugin in self._ordered():
-            if plugin.id != sender and plugin.instance is not None and handler in plugin.instance.exports():
-                self._spawn(self._handle(plugin, handler, payload))
+        handling = [
+            self._handle(plugin, handler, payload)
+            for plugin in self._ordered()
+            if plugin.id != sender and plugin.instance is not None and handler in plugin.instance.exports()
+        ]
+        self._spawn(self._handle_all(handling, sender))
         self._publish(event, {"plugin": sender, "payload": payload} if sender else {"payload": payload})
+
+    async def _handle_all(self, handling: list[Any], sender: str | None) -> None:
+        try:
+            await asyncio.gather(*handling)
+        finally:
+            if sender is not None:
+                with self._events_lock:
+                    self._events_in_flight[sender] -= 1
+
+    def _breaker_event(self, plugin: Plugin, event: str, payload: dict[str, Any]) -> None:
+        if self._plugins.get(plugin.id) is plugin:  # an old version winding down after a reload speaks for nobody
+            self._publish(event, payload)
 
     async def _handle(self, plugin: Plugin, handler: str, payload: Any) -> None:
         try:
             await plugin.call(handler, (payload,))
+        except PluginSuspended as error:  # its breaker already said so, once
+            log.debug("%s.%s skipped: %s", plugin.id, handler, error, extra={"plugin": plugin.id})
         except FoxplugError as error:
             log.warning("%s.%s failed: %s", plugin.id, handler, error, extra={"plugin": plugin.id})
 
@@ -335,6 +499,11 @@ class Engine:
                     self._spawn(result)
             except Exception:
                 log.exception("listener for %s failed", event)
+
+
+def _kept_off(current: Plugin | None) -> bool | None:
+    """A disabled plugin's new version stays disabled; otherwise `plugin_configs` decides."""
+    return False if current is not None and current.state == "disabled" else None
 
 
 def _normalise(answer: Any, kind: str, source: str) -> list[Any]:

@@ -82,6 +82,16 @@ class DependencyError(FoxplugError):
 class IncompatiblePlatform(FoxplugError):
     """No implementation of the plugin fits this machine."""
 
+    def __init__(self, message: str, *, skipped: tuple[object, ...] = (), **address: object) -> None:
+        self.skipped = skipped
+        """Every candidate implementation and why it was not used (`engine.compat.Skip`)."""
+        super().__init__(message, **address)  # type: ignore[arg-type]
+
 
 class PluginNotFound(FoxplugError):
     """No plugin with that id, file or function."""
+
+
+class PluginSuspended(FoxplugError):
+    """A plugin's circuit breaker is open after repeated failures: refused at once until its cooldown ends,
+    or until it is reloaded."""

@@ -1,7 +1,7 @@
 """One pipeline from a file to a running plugin (ARCHITECTURE §2.4):
 
-read manifest → validate → pick the backend → admit permissions → check config → start actor →
-create the instance → check `provides` → `init(config)` → `start()`. Hot reload reuses it for new versions.
+read manifest → validate → admit permissions → check config → start actor → check compatibility and
+create the first implementation that fits and loads (`engine.compat`) → check `provides` → `init(config)` → `start()`. Hot reload reuses it for new versions.
 """
 
 from __future__ import annotations
@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from engine.actor import Actor
-from engine.config import Config
+from engine.compat import Choice
+from engine.compat import start as start_implementation
+from engine.config import CompatibilityPolicy, Config
 from engine.errors import ConfigError, FoxplugError, ManifestError, PluginError
 from engine.manifest import MANIFEST_FILE, Manifest, read_plugin
+from engine.metrics import Metrics
 from engine.permissions import PermissionGate
 from engine.plugin import Plugin
-from engine.runtimes import backend_for_extension
+from engine.runtimes import script_backend_for
 from engine.runtimes.base import Instance, Limits, Source
 from engine.validation import problems
 from engine.yamldoc import dotted
@@ -36,6 +39,8 @@ class LoadEnv:
     gate: PermissionGate
     grants: tuple[str, ...] = ()
     """Extra permissions (CLI `--grant`) given to every plugin loaded with this env."""
+    metrics: Metrics | None = None
+    """Where plugins record their calls; None when monitoring is off."""
 
 
 _EDITOR_SUFFIXES = ("~", ".swp", ".swx", ".swo", ".tmp", ".bak", ".orig")
@@ -69,9 +74,7 @@ def discover(directory: Path) -> Iterator[Path]:
     for entry in sorted(directory.iterdir()):
         if entry.name.startswith("_") or is_editor_artifact(entry.name):
             continue
-        if (entry.is_dir() and (entry / MANIFEST_FILE).is_file()) or (
-            entry.is_file() and backend_for_extension(entry.suffix)
-        ):
+        if (entry.is_dir() and (entry / MANIFEST_FILE).is_file()) or (entry.is_file() and script_backend_for(entry)):
             yield entry
 
 
@@ -95,11 +98,19 @@ def _check_plugin_config(manifest: Manifest, config: dict[str, Any], source: Pat
         )
 
 
-def _starter(manifest: Manifest, source: Source, ctx: PluginContext, limits: Limits) -> Callable[[], Any]:
-    """The part that runs on the actor thread: build the instance, check `provides`, run init and start."""
+def _starter(
+    manifest: Manifest,
+    source: Source,
+    ctx: PluginContext,
+    limits: Limits,
+    policy: CompatibilityPolicy,
+    isolation: str = "thread",
+) -> Callable[[], Any]:
+    """The part that runs on the actor thread: pick and create the implementation, check `provides`, run
+    init and start."""
 
-    def start() -> tuple[Instance, tuple[str, ...]]:
-        instance = manifest.backend.create(source, ctx, limits)
+    def start() -> tuple[Instance, tuple[str, ...], Choice]:
+        instance, choice = start_implementation(manifest, source, ctx, limits, policy, isolation=isolation)
         try:
             exports = instance.exports()
             provides = manifest.provides if manifest.provides is not None else infer_provides(exports)
@@ -118,7 +129,7 @@ def _starter(manifest: Manifest, source: Source, ctx: PluginContext, limits: Lim
         except BaseException:
             instance.close()
             raise
-        return instance, provides
+        return instance, provides, choice
 
     return start
 
@@ -133,10 +144,15 @@ def read_version(path: Path) -> Version:
 
 
 async def load_plugin(
-    path: Path, env: LoadEnv, *, config: dict[str, Any] | None = None, version: Version | None = None
+    path: Path,
+    env: LoadEnv,
+    *,
+    config: dict[str, Any] | None = None,
+    version: Version | None = None,
+    enabled: bool | None = None,
 ) -> Plugin:
     """Run the whole pipeline for the plugin at `path` (or a version read earlier); raise the first problem,
-    leaving nothing running."""
+    leaving nothing running. `enabled` overrides `plugin_configs.<id>.enabled` (the admin API's enable/disable)."""
     actor = Actor(path.name)
     try:
         version = version or await actor.run(read_version, path)
@@ -156,8 +172,11 @@ async def load_plugin(
             services=env.services,
         )
         limits = limits_for(manifest, env.config)
-        plugin = Plugin(version, ctx, limits, settings.priority, actor, _starter(manifest, source, ctx, limits))
-        if not settings.enabled:
+        isolation = settings.isolation or env.config.isolation
+        starter = _starter(manifest, source, ctx, limits, env.config.compatibility, isolation)
+        metrics = env.metrics.plugin(manifest.id) if env.metrics is not None else None
+        plugin = Plugin(version, ctx, limits, settings.priority, actor, starter, metrics, breaker=env.config.breaker)
+        if not (settings.enabled if enabled is None else enabled):
             plugin.state = "disabled"
             actor.stop(timeout=0)
             return plugin

@@ -5,18 +5,39 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import ManifestError
 from engine.permissions import Grants
-from engine.runtimes import BACKENDS, backend_for_extension
+from engine.runtimes import BACKENDS, backend_for_extension, script_backend_for
 from engine.runtimes.base import Backend, Source
+from engine.runtimes.native import installed_entry_point
+from engine.semver import parse_range
 from engine.units import parse_duration, parse_size
 from engine.validation import problems
 from engine.yamldoc import YamlDoc, YamlSyntaxError, dotted
 
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
 MANIFEST_FILE = "plugin.yaml"
 _ENTRY_NAMES = ("main", "init", "index", "plugin")
+
+
+@dataclass(frozen=True, slots=True)
+class Implementation:
+    """One alternative of `implementations`: what runs it, its file, and for a native build its machine."""
+
+    backend: Backend
+    path: Path
+    platform: str | None = None
+    """`implementations.native` only: the machine it was built for (`linux-x86_64`, `any`)."""
+    source: Source | None = None
+    """Read with the manifest, so a kept version holds every alternative; None: the file is not there."""
+
+    @property
+    def kind(self) -> str:
+        return self.backend.name
 
 
 @dataclass(frozen=True)
@@ -37,6 +58,8 @@ class Manifest:
     timeout: float | None = None
     memory: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    implementations: tuple[Implementation, ...] = ()
+    """From `implementations`, in the manifest's order; empty: the entry is the only implementation."""
 
     @property
     def runtime(self) -> str:
@@ -54,10 +77,10 @@ def _stem_id(path: Path) -> str:
 def _folder_entry(folder: Path, data: dict[str, Any], manifest_file: Path) -> Path:
     if "entry" in data:
         entry = (folder / data["entry"]).resolve()
-        if not entry.is_file():
+        if not (entry.is_file() or (entry / "__init__.py").is_file()):  # a file, or a native Python package
             raise _fail(f"entry file {data['entry']!r} does not exist", manifest_file, field="entry")
         return entry
-    scripts = sorted(p for p in folder.iterdir() if p.is_file() and backend_for_extension(p.suffix))
+    scripts = sorted(p for p in folder.iterdir() if p.is_file() and script_backend_for(p))
     named = [p for p in scripts if p.stem in _ENTRY_NAMES]
     if len(named) == 1 or len(scripts) == 1:
         return (named or scripts)[0]
@@ -72,16 +95,27 @@ def _folder_entry(folder: Path, data: dict[str, Any], manifest_file: Path) -> Pa
 def read_plugin(path: Path) -> tuple[Manifest, Source]:
     """Read and validate the manifest of the plugin at `path` (a file or a folder) and its entry source."""
     path = Path(path)
+    if (entry_point := installed_entry_point(path)) is not None:
+        return _read_installed(path, entry_point)
     if path.is_dir():
         manifest_file = path / MANIFEST_FILE
         if not manifest_file.is_file():
             raise _fail("a folder plugin needs a plugin.yaml", path, hint="run `foxplug new` for a working example")
         doc = _parse(manifest_file.read_text(encoding="utf-8"), manifest_file, 1)
-        entry = _folder_entry(path, doc.data, manifest_file)
-        return _build(doc, manifest_file, path, entry, _read_source(entry))
+        if doc.data.get("runtime") == "process":  # the program is its `command`; plugin.yaml is its whole source
+            return _build(doc, manifest_file, path, manifest_file, _read_source(manifest_file))
+        if "implementations" in doc.data and "entry" not in doc.data:
+            return _build(doc, manifest_file, path, None, None)  # the implementations name the files
+        return _build(doc, manifest_file, path, _folder_entry(path, doc.data, manifest_file), None)
     if not path.is_file():
         raise _fail("no such plugin file or folder", path)
     backend = backend_for_extension(path.suffix)
+    if backend is not None and path.suffix in backend.binary:
+        raise _fail(
+            f"a {backend.name} binary is not a plugin on its own",
+            path,
+            hint=f"put it in a folder with a plugin.yaml (runtime: {backend.name}, entry: {path.name})",
+        )
     if backend is None:
         known = ", ".join(ext for b in BACKENDS.values() for ext in b.extensions)
         raise _fail(f"unknown plugin file type {path.suffix!r}", path, hint=f"plugin files end in {known}")
@@ -97,11 +131,85 @@ def read_plugin(path: Path) -> tuple[Manifest, Source]:
     return _build(doc, path, path, path, source)
 
 
-def _read_source(path: Path) -> Source:
+def _read_source(path: Path, backend: Backend | None = None) -> Source:
+    if backend is not None and path.suffix in backend.binary:
+        return Source(path, "", path.read_bytes())
+    file = path / "__init__.py" if path.is_dir() else path  # a native Python package
     try:
-        return Source(path, path.read_text(encoding="utf-8"))
+        return Source(path, file.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
-        raise _fail(f"is not UTF-8 text (byte {exc.start})", path) from None
+        raise _fail(f"is not UTF-8 text (byte {exc.start})", file) from None
+
+
+def _read_installed(path: Path, entry_point: EntryPoint) -> tuple[Manifest, Source]:
+    """An installed distribution's plugin: its module's docstring front matter (optional) with defaults
+    from the entry point — id from its name, version from the distribution. Always native Python."""
+    file = path / "__init__.py" if path.is_dir() else path
+    source = _read_source(path)
+    match = BACKENDS["native"].front_matter.search(source.text)
+    if match is not None:
+        doc = _parse(match.group("yaml"), file, source.text.count("\n", 0, match.start("yaml")) + 1)
+    else:
+        doc = _parse("{}", file, 1)
+    if doc.data.setdefault("runtime", "native") != "native":
+        raise _fail(
+            f"an installed plugin (entry point `{entry_point.name}` in {entry_point.group}) is native Python",
+            file,
+            line=doc.line_of(["runtime"]),
+            field="runtime",
+            hint="remove `runtime` from its front matter, or ship it as a plugin file instead",
+        )
+    doc.data.setdefault("id", re.sub(r"[^a-z0-9._-]+", "-", entry_point.name.lower()).strip("-._") or "plugin")
+    release = re.match(r"(\d+)(?:\.(\d+))?(?:\.(\d+))?", entry_point.dist.version if entry_point.dist else "")
+    doc.data.setdefault("version", ".".join(n or "0" for n in release.groups()) if release else "0.0.0")
+    return _build(doc, file, path, path, source)
+
+
+def _implementations(data: dict[str, Any], doc: YamlDoc, file: Path, path: Path) -> tuple[Implementation, ...]:
+    """`implementations`, each file resolved inside the plugin's folder and read if it is there."""
+    if "implementations" not in data:
+        return ()
+    if not path.is_dir():
+        raise _fail(
+            "`implementations` needs a folder plugin",
+            file,
+            line=doc.line_of(["implementations"]),
+            field="implementations",
+            hint="move the files into a folder with a plugin.yaml",
+        )
+    folder = path.resolve()
+    found = []
+    for kind, spec in data["implementations"].items():
+        backend = BACKENDS[kind]
+        for platform, name in spec.items() if isinstance(spec, dict) else [(None, spec)]:
+            where = ["implementations", kind, *([platform] if platform else [])]
+            target = (folder / name).resolve()
+            if not target.is_relative_to(folder):
+                raise _fail(
+                    f"{name!r} is outside the plugin's folder", file, line=doc.line_of(where), field=dotted(where)
+                )
+            if target.suffix not in backend.extensions and not (kind == "native" and target.is_dir()):
+                raise _fail(
+                    f"{name!r} is not a {kind} file (expected {', '.join(backend.extensions)})",
+                    file,
+                    line=doc.line_of(where),
+                    field=dotted(where),
+                )
+            source = _read_source(target, backend) if target.exists() else None
+            found.append(Implementation(backend, target, platform.lower() if platform else None, source))
+    return tuple(found)
+
+
+def _check_ranges(data: dict[str, Any], doc: YamlDoc, file: Path) -> None:
+    for key in ("engine", "python"):
+        text = data.get("compatibility", {}).get(key)
+        if text is None:
+            continue
+        try:
+            parse_range(text)
+        except ValueError as exc:
+            where = ["compatibility", key]
+            raise _fail(str(exc), file, line=doc.line_of(where), field=dotted(where)) from None
 
 
 def _parse(text: str, file: Path, first_line: int) -> YamlDoc:
@@ -120,17 +228,38 @@ def _validate(data: dict[str, Any], doc: YamlDoc | None, file: Path) -> None:
         raise _fail(problem.message, file, line=line, field=dotted(problem.path) or None, hint=problem.hint)
 
 
-def _build(doc: YamlDoc, file: Path, path: Path, entry: Path, source: Source) -> tuple[Manifest, Source]:
+def _build(doc: YamlDoc, file: Path, path: Path, entry: Path | None, source: Source | None) -> tuple[Manifest, Source]:
+    """The manifest, from validated data; `entry` None: the first implementation present stands for it."""
     data = doc.data
     _validate(data, doc, file)
-    backend = BACKENDS.get(data["runtime"]) if "runtime" in data else backend_for_extension(entry.suffix)
-    if backend is None or backend_for_extension(entry.suffix) is not backend:
+    _check_ranges(data, doc, file)
+    implementations = _implementations(data, doc, file, path)
+    if entry is None:
+        if not implementations:
+            raise _fail("`implementations` lists no files", file, line=doc.line_of(["implementations"]), field="entry")
+        first = next((i for i in implementations if i.source is not None), implementations[0])
+        entry, backend, source = first.path, first.backend, first.source or Source(first.path, "")
+    else:
+        backend = BACKENDS.get(data["runtime"]) if "runtime" in data else backend_for_extension(entry.suffix)
+        if backend is None or not (
+            entry.suffix in backend.extensions
+            or (backend.name == "native" and entry.is_dir())
+            or (backend.name == "process" and entry.name == MANIFEST_FILE)
+        ):
+            raise _fail(
+                f"runtime {data.get('runtime')!r} cannot run {entry.name}",
+                file,
+                line=doc.line_of(["runtime"]),
+                field="runtime",
+                hint=f"runtimes: {', '.join(BACKENDS)}; omit `runtime` to infer it from the entry",
+            )
+        source = source or _read_source(entry, backend)
+    if backend.name == "process" and "command" not in data:
         raise _fail(
-            f"runtime {data.get('runtime')!r} cannot run {entry.name}",
+            "a process plugin needs `command`",
             file,
-            line=doc.line_of(["runtime"]),
-            field="runtime",
-            hint="this engine runs lua, js and python plugins; omit `runtime` to infer it from the entry",
+            field="command",
+            hint="e.g. command: [python, main.py] or command: [node, main.js]",
         )
     limits = data.get("limits", {})
     manifest = Manifest(
@@ -148,5 +277,6 @@ def _build(doc: YamlDoc, file: Path, path: Path, entry: Path, source: Source) ->
         timeout=parse_duration(limits["timeout"]) if "timeout" in limits else None,
         memory=parse_size(limits["memory"]) if "memory" in limits else None,
         data=data,
+        implementations=implementations,
     )
     return manifest, source

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
+import reprlib
 from typing import Any
 
 MAX_DEPTH = 64
+_LONE = "string is not valid Unicode (lone surrogate)"
 
 
 class Junk(ValueError):
@@ -54,8 +57,16 @@ class Budget:
 
 def check_key(key: Any) -> str:
     if type(key) is not str:
-        raise Junk(f"has a non-string key {key!r} ({type(key).__name__}); object keys must be strings")
+        raise Junk(f"has a non-string key {_shown(key)} ({type(key).__name__}); object keys must be strings")
     return key
+
+
+def _shown(value: Any) -> str:
+    """A short repr for an error message; repr itself may be huge, or refuse (an int past 4300 digits)."""
+    try:
+        return reprlib.repr(value)
+    except ValueError:
+        return f"<{type(value).__name__} too large to show>"
 
 
 def check_scalar(value: Any, budget: Budget) -> Any:
@@ -67,7 +78,7 @@ def check_scalar(value: Any, budget: Budget) -> Any:
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError:
-                raise Junk("string is not valid Unicode (lone surrogate)") from None
+                raise Junk(_LONE) from None
         return value
     if kind is int or kind is bool or value is None:
         budget.spend(8)
@@ -109,3 +120,52 @@ def to_plain(value: Any, limit: int) -> Any:
         return check_scalar(item, budget)
 
     return copy(value, 0)
+
+
+def from_json(text: str) -> Any:
+    """Parse JSON a plugin's runtime wrote (QuickJS's JSON.stringify); nesting too deep for Python is Junk."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise Junk("nested too deeply for the host to read") from None
+    except ValueError as exc:
+        raise Junk(f"is not JSON ({exc})") from None
+
+
+def check_unicode(value: Any, text: str) -> None:
+    """Refuse lone surrogates in `value`, parsed from `text`.
+
+    JSON.stringify writes a lone surrogate as a `\\udXXX` escape, and json.loads turns that into a str nothing
+    can encode; only text holding such an escape needs the walk.
+    """
+    if "\\ud" not in text and "\\uD" not in text:
+        return
+
+    def walk(item: Any) -> None:
+        if type(item) is str:
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise Junk(_LONE) from None
+        elif type(item) is dict:
+            for key, sub in item.items():
+                try:
+                    walk(key)
+                except Junk:
+                    raise Junk(f"has a key whose {_LONE}") from None
+                try:
+                    walk(sub)
+                except Junk as junk:
+                    raise junk.inside(key) from None
+        elif type(item) is list:
+            for index, sub in enumerate(item):
+                try:
+                    walk(sub)
+                except Junk as junk:
+                    raise junk.inside(index) from None
+
+    try:
+        walk(value)
+    except RecursionError:
+        raise Junk("nested too deeply for the host to read") from None

@@ -8,18 +8,31 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from engine.actor import Actor
+from engine.breaker import PLUGIN_STATES, Breaker, BreakerSettings
 from engine.errors import FoxplugError, PluginCrashed, PluginError, PluginTimeout, ResourceLimitExceeded
 from engine.manifest import Manifest
 from engine.runtimes.base import Instance, Limits, Source
+from engine.stuck import stuck_calls
 from script_api.context import PluginContext
+
+if TYPE_CHECKING:
+    from engine.compat import Choice, Skip
+    from engine.metrics import PluginMetrics
 
 log = logging.getLogger(__name__)
 
 STUCK_GRACE = 1.0
 """Past deadline + this, the caller gets PluginTimeout even if the runtime is stuck in native code."""
+
+_IDLE_HINTS = {
+    "disabled": "enable it (POST /api/v1/plugins/{id}/enable) or set plugin_configs.{id}.enabled: true in the config",
+    "stopped": "start it (POST /api/v1/plugins/{id}/start)",
+}
+"""States in which a plugin has no running actor, and what brings it back."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +54,17 @@ class PluginInfo:
     calls: int
     errors: int
     last_error: str | None
+    breaker: dict[str, Any]
+    """Circuit breaker: state (closed, open, half_open, tripped), failures, trips, until, reason."""
+    implementation: str | None = None
+    """The implementation that runs (`native`, `wasm`, `lua`...); None until it started."""
+    skipped: tuple[Skip, ...] = ()
+    """Every other candidate implementation and why it was not used."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["provides"], data["exports"] = list(self.provides), list(self.exports)
+        data["skipped"] = [skip.to_dict() for skip in self.skipped]
         return data
 
 
@@ -56,7 +76,9 @@ class Plugin:
         limits: Limits,
         priority: int,
         actor: Actor,
-        start: Callable[[], tuple[Instance, tuple[str, ...]]],
+        start: Callable[[], tuple[Instance, tuple[str, ...], Choice]],
+        metrics: PluginMetrics | None = None,
+        breaker: BreakerSettings | None = None,
     ) -> None:
         self.version = version
         self.manifest, self.source, self.digest = version
@@ -67,11 +89,18 @@ class Plugin:
         self._start = start
         self.instance: Instance | None = None
         self.provides: tuple[str, ...] = ()
+        self.choice: Choice | None = None
+        """Which implementation runs and why the others do not (set once it started)."""
         self.state = "loading"
         self.stats: Counter[str] = Counter()
         self.last_error: str | None = None
         self.memory: int | None = None
         """Bytes the runtime last reported; sampled on its own thread (`measure`), never read across threads."""
+        self.metrics = metrics
+        """Shared with the other versions of this plugin id; None when monitoring is off."""
+        self.breaker = Breaker(self.manifest.id, breaker or BreakerSettings())
+        if metrics is not None:
+            metrics.track(actor, ctx.host_calls)
 
     @property
     def id(self) -> str:
@@ -79,7 +108,7 @@ class Plugin:
 
     def boot(self) -> None:
         """On the actor thread: create the instance and run init/start (also after a limit was hit)."""
-        self.instance, self.provides = self._start()
+        self.instance, self.provides, self.choice = self._start()
         self.state = "running"
         self.memory = self.instance.memory_used()
 
@@ -96,7 +125,8 @@ class Plugin:
         try:
             return instance.call(method, args, deadline)
         except (PluginTimeout, ResourceLimitExceeded):
-            self._replace(instance)
+            if not getattr(instance, "restarts_itself", False):  # a process plugin's supervisor starts a new one
+                self._replace(instance)
             raise
 
     def _replace(self, instance: Instance) -> None:
@@ -110,24 +140,34 @@ class Plugin:
             log.error("plugin %s could not restart: %s", self.id, error, extra={"plugin": self.id})
 
     async def call(self, method: str, args: tuple[Any, ...], timeout: float | None = None) -> Any:
-        if self.state == "disabled":  # it has no running actor to ask
+        if self.state in _IDLE_HINTS:  # it has no running actor to ask: fail now rather than at the deadline
             raise PluginError(
-                f"plugin `{self.id}` is disabled",
-                plugin=self.id,
-                hint=f"set plugin_configs.{self.id}.enabled: true in the config",
+                f"plugin `{self.id}` is {self.state}", plugin=self.id, hint=_IDLE_HINTS[self.state].format(id=self.id)
             )
+        ticket = self.breaker.admit(method)  # PluginSuspended, at once, while the breaker is open
         timeout = self.limits.timeout if timeout is None else timeout
-        future = self.actor.run(self._invoke, method, args, time.monotonic() + timeout)
-        guard = asyncio.get_running_loop().call_later(timeout + STUCK_GRACE, self._abandon, future, method, timeout)
+        started = time.monotonic()
+        future = self.actor.run(self._invoke, method, args, started + timeout)
+        sweeper = stuck_calls()
+        sweeper.watch(future, started + timeout + STUCK_GRACE, partial(self._abandon, future, method, timeout))
         self.stats["calls"] += 1
+        stats = self.metrics.begin(method) if self.metrics is not None else None
+        failure = None
         try:
             return await future
         except FoxplugError as error:
+            failure = type(error).__name__
             self.stats["errors"] += 1
             self.last_error = str(error)
             raise
+        except BaseException as error:  # cancelled by the caller, or a runtime's own failure
+            failure = type(error).__name__
+            raise
         finally:
-            guard.cancel()
+            sweeper.forget(future)
+            self.breaker.record(ticket, future)
+            if stats is not None:
+                stats.end(started, failure)
 
     def _abandon(self, future: asyncio.Future[Any], method: str, timeout: float) -> None:
         if not future.done():
@@ -151,6 +191,7 @@ class Plugin:
         if self.actor.alive:
             self.actor.run(self._close_instance)
             await asyncio.get_running_loop().run_in_executor(None, self.actor.stop)
+        await self.ctx.services.http.release(self.ctx)
 
     def _close_instance(self) -> None:
         if self.instance is not None:
@@ -160,11 +201,14 @@ class Plugin:
     @property
     def info(self) -> PluginInfo:
         instance = self.instance
+        disabled = getattr(instance, "disabled", None)  # why a process plugin's supervisor gave up on it
         return PluginInfo(
             id=self.id,
             version=self.manifest.version,
-            runtime=self.manifest.runtime,
-            state=self.state,
+            runtime=self.choice.implementation if self.choice else self.manifest.runtime,
+            state=("disabled" if disabled else PLUGIN_STATES.get(self.breaker.state, self.state))
+            if self.state == "running"
+            else self.state,
             provides=self.provides,
             permissions=self.ctx.grants.to_dict(),
             path=str(self.manifest.path),
@@ -175,5 +219,8 @@ class Plugin:
             memory=self.memory,
             calls=self.stats["calls"],
             errors=self.stats["errors"],
-            last_error=self.last_error,
+            last_error=disabled or self.last_error,
+            breaker=self.breaker.snapshot(),
+            implementation=self.choice.implementation if self.choice else None,
+            skipped=self.choice.skipped if self.choice else (),
         )

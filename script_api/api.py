@@ -50,8 +50,9 @@ class HostFunction:
     result: str
     doc: str
     impl: Callable[..., Any]
-    scope: Callable[[tuple[Any, ...]], str] | None = None
-    """The resource the permission is about (e.g. the URL's host), read from the call's arguments."""
+    scope: Callable[[tuple[Any, ...]], Any] | None = None
+    """The resource the permission is about (e.g. the parsed URL), read once from the call's arguments: the gate
+    judges it and `impl` receives it as `scope=`, so both act on the same parse."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +119,7 @@ HOST_FUNCTIONS: dict[str, HostFunction] = _table(
         "object",
         "GET a URL. opts: headers, query, timeout (s). Returns {status, ok, url, headers, body, json?}.",
         http.get,
-        lambda args: http.url_host(args[0] if args else None),
+        lambda args: http.parse_target(args[0] if args else None),
     ),
     (
         "http.request",
@@ -127,7 +128,7 @@ HOST_FUNCTIONS: dict[str, HostFunction] = _table(
         "object",
         "Any HTTP method. opts: headers, query, body (string) or json (value), timeout (s).",
         http.request,
-        lambda args: http.url_host(args[1] if len(args) > 1 else None),
+        lambda args: http.parse_target(args[1] if len(args) > 1 else None),
     ),
     ("storage.get", "storage", "key:string default?:any", "any", "Read a stored value.", storage.get),
     ("storage.set", "storage", "key:string value:any", "null", "Store a JSON value durably.", storage.set_),

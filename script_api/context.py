@@ -7,8 +7,9 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv6Address
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from engine.errors import PluginTimeout
@@ -24,7 +25,13 @@ T = TypeVar("T")
 class Authorizer(Protocol):
     """The permission gate, seen from script_api (it lives in engine.permissions)."""
 
-    def check(self, ctx: PluginContext, permission: str, scope: str | None, call: str) -> None: ...
+    def check(self, ctx: PluginContext, permission: str, scope: Any, call: str) -> None: ...
+
+    def allowed_addresses(
+        self, ctx: PluginContext, host: str, addresses: Sequence[IPv4Address | IPv6Address], call: str
+    ) -> list[IPv4Address | IPv6Address]:
+        """After DNS: which of `host`'s addresses the plugin may connect to (PermissionDenied if none)."""
+        ...
 
 
 @dataclass
@@ -78,5 +85,5 @@ class PluginContext:
             )
         return left
 
-    def authorize(self, permission: str, scope: str | None, call: str) -> None:
+    def authorize(self, permission: str, scope: Any, call: str) -> None:
         self.gate.check(self, permission, scope, call)

@@ -17,7 +17,11 @@ def engine_config(tmp_path: Path) -> Callable[..., dict[str, Any]]:
     """`engine_config(directories=[...], plugin_configs={...}, **plugins_section)` -> a config mapping."""
 
     def build(directories: list[Path] | None = None, **plugins: Any) -> dict[str, Any]:
-        section = {"directories": [str(d) for d in directories or []], "storage": str(tmp_path / "storage.sqlite3")}
+        section = {
+            "directories": [str(d) for d in directories or []],
+            "storage": str(tmp_path / "storage.sqlite3"),
+            "monitoring": {"listen": "127.0.0.1:0"},  # `foxplug run` in tests: never the fixed default port
+        }
         section.update(plugins)
         return {"plugins": section}
 

@@ -17,6 +17,13 @@ FIGURES = {
     "startup.mixed",
     *(f"rss.{kind}" for kind in ("mixed", "lua", "js")),
     *(f"host_api.{r}" for r in ("lua", "js", "python")),
+    "metrics.call",
+    "metrics.render",
+    *(f"abi.{kind}" for kind in ("native.call", "wasm.call", "wasm.load", "wasm.reload")),
+    "process.round_trip.py",
+    "process.round_trip.node",
+    "process.recovery",
+    *(f"process.hang.{kind}" for kind in ("py", "node", "lua")),
 }
 
 

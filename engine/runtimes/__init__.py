@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from engine.runtimes import js, lua, python
+from pathlib import Path
+
+from engine.runtimes import js, lua, native, process, python, wasm
 from engine.runtimes.base import Backend
 
-BACKENDS: dict[str, Backend] = {b.name: b for b in (lua.BACKEND, js.BACKEND, python.BACKEND)}
+BACKENDS: dict[str, Backend] = {
+    b.name: b for b in (lua.BACKEND, js.BACKEND, python.BACKEND, native.BACKEND, wasm.BACKEND, process.BACKEND)
+}
+"""Order matters for `.py`: restricted Python unless a manifest says `runtime: native`."""
 
 
 def backend_for_extension(suffix: str) -> Backend | None:
     return next((b for b in BACKENDS.values() if suffix in b.extensions), None)
+
+
+def script_backend_for(path: Path) -> Backend | None:
+    """The backend of a file that can be a plugin on its own (inline front matter), not a binary."""
+    backend = backend_for_extension(path.suffix)
+    return None if backend is None or path.suffix in backend.binary else backend

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from engine.marshal import Junk, Oversize
 from script_api.context import PluginContext
 
 _LOCATION = re.compile(r"^[^:\s]+:\d+:\s*")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +24,7 @@ class Limits:
     timeout: float = 5.0
     """Seconds a single call (and `init`) may run."""
     memory: int = 64 << 20
-    """Bytes the runtime may allocate (Lua and JS; Python plugins need `isolation: process`)."""
+    """Bytes the runtime may allocate (Lua and JS); for restricted Python, the largest value one operation may build."""
     max_result: int = 4 << 20
     """Approximate bytes of data a call may return."""
     max_depth: int = 200
@@ -33,6 +35,8 @@ class Limits:
 class Source:
     path: Path
     text: str
+    data: bytes = b""
+    """The file's bytes, for backends that load binaries (native libraries, wasm); `text` is empty then."""
 
     @property
     def label(self) -> str:
@@ -57,6 +61,9 @@ class Backend:
     front_matter: re.Pattern[str]
     """Finds the inline manifest in the first block comment / docstring; group `yaml` is the YAML."""
     create: Callable[[Source, PluginContext, Limits], Instance]
+    binary: tuple[str, ...] = ()
+    """Extensions of entries that are binaries (read into `Source.data`): never one-file plugins, as a
+    binary has no front matter; they need a folder with a plugin.yaml."""
 
 
 class HostLink:
@@ -67,6 +74,9 @@ class HostLink:
     """
 
     __slots__ = ("ctx", "raised", "started")
+
+    route: Callable[[PluginContext, str, tuple[Any, ...]], Any] = staticmethod(dispatch)
+    """Where host calls go: `engine.dispatch.dispatch`; in a worker process (engine/worker.py), back to its host."""
 
     def __init__(self, ctx: PluginContext) -> None:
         self.ctx = ctx
@@ -81,10 +91,14 @@ class HostLink:
 
     def __call__(self, name: str, args: tuple[Any, ...]) -> Any:
         try:
-            return dispatch(self.ctx, name, args)
+            return self.route(self.ctx, name, args)
         except FoxplugError as error:
             self.raised = error
             raise
+        except Exception as error:  # e.g. RecursionError from fox.json.decode('[[[...'): an error in the script
+            log.warning("fox.%s failed in the host", name, exc_info=True, extra={"plugin": self.ctx.plugin_id})
+            self.raised = PluginError(f"fox.{name} failed: {type(error).__name__}: {error}", plugin=self.ctx.plugin_id)
+            raise self.raised from None
 
     def script_error(
         self, message: str, function: str, *, line: int | None = None, traceback: str | None = None

@@ -11,12 +11,12 @@ from typing import Any
 import quickjs
 
 from engine.errors import FoxplugError, PluginError
+from engine.marshal import Junk, Oversize, check_unicode, from_json
 from engine.runtimes.base import Backend, HostLink, Limits, Source
 from script_api.api import host_values, namespaces
 from script_api.context import PluginContext
 
 _SANDBOX = files("engine.runtimes").joinpath("sandbox.js").read_text(encoding="utf-8")
-_LINE = re.compile(r"<input>:(\d+)")
 _EXPORT = re.compile(r"^\s*export\s", re.M)
 _EXPORT_DECL = re.compile(
     r"^\s*export\s+(?:async\s+)?(?:function\s*\*?|const|let|var|class)\s+([A-Za-z_$][\w$]*)", re.M
@@ -24,6 +24,23 @@ _EXPORT_DECL = re.compile(
 _EXPORT_LIST = re.compile(r"^\s*export\s*\{([^}]*)\}", re.M)
 _EXPORT_DEFAULT = re.compile(r"^(\s*)export\s+default\s", re.M)
 _OUT_OF_MEMORY = ("out of memory", "Failed obtaining QuickJS error string")
+_SANDBOX_FRAME = re.compile(r"^\s+at __fox_\w* ")
+_NATIVE_FRAME = re.compile(r"^\s+at \S+ \(native\)$")
+
+
+def _plugin_frames(trace: str) -> str:
+    """Drop the sandbox's frames (its functions are named __fox_*) and the built-ins they called."""
+    lines = trace.split("\n")
+    return "\n".join(
+        line
+        for line, caller in zip(lines, [*lines[1:], ""], strict=True)
+        if not _SANDBOX_FRAME.match(line) and not (_NATIVE_FRAME.match(line) and _SANDBOX_FRAME.match(caller))
+    )
+
+
+def _out_of_memory(message: str) -> bool:
+    # Out of memory, QuickJS may throw `null`; through the sandbox's describe() that reads "Error: null".
+    return message.strip() in ("", "null", "Error: null") or any(s in message for s in _OUT_OF_MEMORY)
 
 
 def _module_source(text: str) -> str:
@@ -94,20 +111,28 @@ class JsInstance:
 
     def _answer(self, request_id: int, function: str, args_json: str) -> None:
         try:
-            payload, ok = json.dumps(self._link(function, tuple(json.loads(args_json)))), True
+            if len(args_json) > self._limits.max_result:  # as for Lua: the host copies no more than a result
+                raise Oversize(self._limits.max_result)
+            args = from_json(args_json)
+            check_unicode(args, args_json)
+            payload, ok = json.dumps(self._link(function, tuple(args))), True
         except FoxplugError as error:
             payload, ok = json.dumps({"name": type(error).__name__, "message": str(error)}), False
-        except (TypeError, ValueError) as error:
+        except Junk as junk:
+            payload, ok = (
+                json.dumps({"name": "TypeError", "message": f"fox.{function}: {junk.where('argument')}"}),
+                False,
+            )
+        except (TypeError, ValueError, RecursionError) as error:  # the host's answer is not JSON
             payload, ok = json.dumps({"name": "TypeError", "message": f"fox.{function}: {error}"}), False
         self._arm(function)
         self._settle(request_id, ok, payload)
 
     def _classify(self, message: str, name: str) -> FoxplugError:
-        message = message.replace("<input>", self._label)
+        message = _plugin_frames(message).replace("<input>", self._label)
         if "interrupted" in message.split("\n", 1)[0] or time.monotonic() > self._ctx.deadline:
             return self._link.timeout(name)
-        # Out of memory, QuickJS may throw `null`; through the sandbox's describe() that reads "Error: null".
-        if message.strip() in ("", "null", "Error: null") or any(s in message for s in _OUT_OF_MEMORY):
+        if _out_of_memory(message):
             return self._link.out_of_memory(name, f"{self._limits.memory}-byte memory limit")
         if "stack overflow" in message or "call stack size exceeded" in message:
             return self._link.out_of_memory(name, "stack (recursion too deep)")
@@ -136,22 +161,30 @@ class JsInstance:
                     )
             else:
                 out = out[1:]
+                if self._js.execute_pending_job():  # jobs it queued still belong to this call and its deadline
+                    self._arm(name)
+                    out = self._serve(out, name)
         except quickjs.JSException as exc:
             raise self._classify(str(exc), name) from None
         if len(out) > self._limits.max_result:
             raise self._link.out_of_memory(name, f"{self._limits.max_result}-byte result limit")
-        result = json.loads(out)
-        if result["ok"]:
-            return result["value"]
+        try:
+            result = from_json(out)
+            if result["ok"]:
+                check_unicode(result["value"], out)
+                return result["value"]
+        except Junk as junk:
+            raise self._link.junk(junk, name) from None
         error = result["error"]
         if result.get("junk"):
+            if _out_of_memory(error["message"]):
+                raise self._link.out_of_memory(name, f"{self._limits.memory}-byte memory limit")
             raise PluginError(
                 f"{name}() returned data the host cannot use: {error['message']}",
                 plugin=self._ctx.plugin_id,
                 file=self._label,
             )
-        text = f"{error['name']}: {error['message']}\n{error['stack']}".replace("<input>", self._label)
-        raise self._classify(text, name)
+        raise self._classify(f"{error['name']}: {error['message']}\n{error['stack']}", name)
 
     def exports(self) -> frozenset[str]:
         return self._functions

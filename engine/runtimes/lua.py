@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import time
 from importlib.resources import files
 from typing import Any
@@ -10,13 +11,14 @@ from typing import Any
 import lupa.lua54 as lupa
 
 from engine.errors import FoxplugError, PluginError
-from engine.marshal import MAX_DEPTH, Budget, Junk, check_key, check_scalar
+from engine.marshal import MAX_DEPTH, Budget, Junk, check_key, check_scalar, to_plain
 from engine.runtimes.base import Backend, HostLink, Limits, Source
 from script_api.api import host_values, namespaces
 from script_api.context import PluginContext
 
 _SANDBOX = files("engine.runtimes").joinpath("sandbox.lua").read_text(encoding="utf-8")
-_LINE = re.compile(r":(\d+):")
+_PATTERNS = files("engine.runtimes").joinpath("lua_patterns.lua").read_text(encoding="utf-8")
+_NOT_UTF8 = "has a string that is not valid UTF-8"
 
 
 def _deny_attributes(obj: Any, name: str, is_setting: bool) -> str:
@@ -37,7 +39,10 @@ def from_lua(value: Any, budget: Budget, depth: int = 0) -> Any:
         raise Junk(f"a Lua {kind or type(value).__name__} is not data")
     if depth >= MAX_DEPTH:
         raise Junk(f"nested deeper than {MAX_DEPTH} levels (or cyclic)")
-    items = list(value.items())
+    try:
+        items = list(value.items())  # lupa decodes the strings here
+    except UnicodeDecodeError:
+        raise Junk(_NOT_UTF8) from None
     budget.spend(2 + 2 * len(items))
     depth += 1
     if items and type(items[0][0]) is int:
@@ -74,7 +79,13 @@ class LuaInstance:
             max_memory=limits.memory,
         )
         api = self._lua.table_from({group: self._lua.table_from(leaves) for group, leaves in namespaces().items()})
-        self._env, self._invoke, compile_chunk = self._lua.execute(_SANDBOX, self._host, self._expired, api)
+        patterns = self._lua.execute(_PATTERNS, name="=foxplug-patterns")
+        self._env, self._invoke, compile_chunk = self._lua.execute(
+            _SANDBOX, self._host, self._expired, api, patterns, name="=foxplug-sandbox"
+        )
+        # The plugin's own lines: Lua shortens a long chunk name to "..." and its tail, and the sandbox's
+        # frames (foxplug-sandbox:91:) must not be taken for the plugin's.
+        self._line = re.compile(re.escape(source.label[-40:]) + r":(\d+):")
         self._table_from = self._lua.table_from
         fox = self._env.fox
         for name, value in host_values(ctx).items():
@@ -90,7 +101,7 @@ class LuaInstance:
         self._functions = {k: v for k, v in module.items() if type(k) is str and lupa.lua_type(v) == "function"}
 
     def _syntax_error(self, message: str) -> PluginError:
-        match = _LINE.search(message)
+        match = self._line.search(message)
         detail = message.split(": ", 1)[-1]
         return PluginError(
             detail if "syntax error" in detail else f"syntax error: {detail}",
@@ -108,9 +119,12 @@ class LuaInstance:
         except Junk as junk:
             return False, f"fox.{name}: {junk.where('argument')}"
         try:
-            return True, self._to_lua(self._link(name, plain))
+            # A copy of plain data: no Python object a host function returns ever reaches Lua code.
+            return True, self._to_lua(to_plain(self._link(name, plain), sys.maxsize))
         except FoxplugError as error:
             return False, f"{type(error).__name__}: {error}"
+        except Junk as junk:
+            return False, f"fox.{name}: the host's answer cannot be handed to Lua: {junk.where('result')}"
 
     def _to_lua(self, value: Any) -> Any:
         if isinstance(value, dict | list | tuple):
@@ -123,6 +137,8 @@ class LuaInstance:
             ok, value = self._invoke(fn, *[self._to_lua(a) for a in args])
         except lupa.LuaMemoryError:
             ok, value = False, "not enough memory"
+        except lupa.LuaError as error:  # raised outside the plugin's frames, e.g. by the hook while returning
+            ok, value = False, str(error)
         if not ok:
             message = str(value)
             if time.monotonic() > deadline:
@@ -132,12 +148,13 @@ class LuaInstance:
                 raise self._link.out_of_memory(name, f"{self._limits.memory}-byte memory limit")
             if "stack overflow" in message:
                 raise self._link.out_of_memory(name, "stack (recursion too deep)")
-            match = _LINE.search(message)
+            match = self._line.search(message)
             raise self._link.script_error(message, name, line=int(match.group(1)) if match else None, traceback=message)
-        if raw:
-            return value
         try:
-            return from_lua(value, Budget(self._limits.max_result))
+            value = value[1]  # the sandbox boxes results: lupa decodes a string result here
+            return value if raw else from_lua(value, Budget(self._limits.max_result))
+        except UnicodeDecodeError:
+            raise self._link.junk(Junk(_NOT_UTF8), name) from None
         except Junk as junk:
             raise self._link.junk(junk, name) from None
 

@@ -1,40 +1,153 @@
-"""`fox.http`: aiohttp on the engine's loop, every hop (redirects included) checked by the gate first."""
+"""`fox.http`: aiohttp on the engine's loop; the gate judges every hop's URL and every address it resolves to.
+
+A URL is parsed once (`parse_target`, with yarl, the parser aiohttp itself uses) and that parse is both what the
+gate judges and what the request is sent to. Each plugin version gets its own connection pool, cookie jar and
+resolver: a connection or cookie one plugin earned is never reused by another, and the resolver hands aiohttp
+only the addresses the gate allowed, so the connection goes to the address that was checked (no DNS rebinding).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
+import socket
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 from engine.errors import PluginError, PluginTimeout, ResourceLimitExceeded
 from script_api.context import PluginContext
 
 MAX_REDIRECTS = 5
 DEFAULT_TIMEOUT = 30.0
+_CREDENTIALS = ("authorization", "cookie", "proxy-authorization")
+_HOST_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
 
 
-def url_host(url: Any) -> str:
-    """The host a URL would connect to; the gate decides on it before any connection is made."""
-    parts = urlsplit(url if isinstance(url, str) else "")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PluginError(f"fox.http: {url!r} is not an http(s) URL", hint="use a URL like https://host/path")
-    return parts.hostname
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A URL parsed once: the gate judges it and the request is sent to it."""
+
+    url: URL
+    host: str
+    """Lower-case ASCII (IDNA) name without a trailing dot, or the address of an IP literal."""
+    address: IPv4Address | IPv6Address | None
+    """Set when the host is an IP literal: then there is nothing to resolve."""
+    userinfo: bool
+    """`http://user@host/`: refused by the gate (a classic way to make a URL look like another host)."""
+
+
+def parse_target(url: Any) -> Target:
+    """Parse and sanity-check an http(s) URL; PluginError says what is wrong with it."""
+
+    def bad(why: str) -> PluginError:
+        return PluginError(f"fox.http: {url!r} {why}", hint="use a URL like https://api.example.com/path")
+
+    try:
+        parsed = url if isinstance(url, URL) else URL(url if isinstance(url, str) else "")
+    except (ValueError, TypeError) as exc:
+        raise bad(f"is not a valid URL ({exc})") from None
+    if parsed.scheme not in ("http", "https") or not parsed.raw_host:
+        raise bad("is not an http(s) URL with a host")
+    if parsed.port == 0:
+        raise bad("has port 0")
+    host = parsed.raw_host.lower()
+    host = host[:-1] if host.endswith(".") else host
+    address: IPv4Address | IPv6Address | None = None
+    if ":" in host:
+        if "%" in host:
+            raise bad("has an IPv6 zone id, which is not supported")
+        try:
+            address = ip_address(host)
+        except ValueError:
+            raise bad("has an invalid IPv6 address") from None
+        host = str(address)
+    elif (last := host.rsplit(".", 1)[-1]).isdigit() or last.startswith("0x"):
+        try:  # only the dotted-quad form: `127.1`, `2130706433` and `0x7f.0.0.1` mean other things to other parsers
+            address = IPv4Address(host)
+        except ValueError:
+            raise bad("has a numeric host that is not a dotted-quad IPv4 address") from None
+    elif len(host) > 253 or not all(_HOST_LABEL.match(label) for label in host.split(".")):
+        raise bad("has an invalid host name")
+    return Target(parsed, host, address, parsed.user is not None or parsed.password is not None)
+
+
+class CheckedResolver(AbstractResolver):
+    """Resolves with the system resolver, then keeps only the addresses the gate allows this plugin."""
+
+    def __init__(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+        self._system = aiohttp.ThreadedResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self._system.resolve(host, port, family)
+        name = host.rstrip(".").lower()
+        allowed = self.ctx.gate.allowed_addresses(
+            self.ctx, name, [ip_address(r["host"]) for r in results], f"fox.http (connecting to {name}:{port})"
+        )
+        return [r for r in results if ip_address(r["host"]) in allowed]
+
+    async def close(self) -> None:
+        await self._system.close()
+
+
+@dataclass
+class _PluginHttp:
+    """One plugin version's connections, and how many of its requests are in flight."""
+
+    ctx: PluginContext
+    session: aiohttp.ClientSession
+    in_flight: int = 0
 
 
 class HttpClient:
-    """One connection pool for all plugins; responses are capped before they are read into memory."""
+    """Requests for every plugin, each in its own pool; responses are capped before they are read into memory."""
 
-    def __init__(self, max_response_bytes: int) -> None:
+    def __init__(self, max_response_bytes: int, max_in_flight: int = 4) -> None:
         self.max_response_bytes = max_response_bytes
-        self._session: aiohttp.ClientSession | None = None
+        self.max_in_flight = max_in_flight
+        self._plugins: dict[int, _PluginHttp] = {}
 
-    async def fetch(self, ctx: PluginContext, method: str, url: str, opts: dict[str, Any]) -> dict[str, Any]:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(headers={"User-Agent": "foxplug"})
-        call = f"fox.http.request({method} {url})"
+    def _for(self, ctx: PluginContext) -> _PluginHttp:
+        client = self._plugins.get(id(ctx))
+        if client is None:
+            connector = aiohttp.TCPConnector(resolver=CheckedResolver(ctx), use_dns_cache=False)
+            session = aiohttp.ClientSession(connector=connector, headers={"User-Agent": "foxplug"}, trust_env=False)
+            client = self._plugins[id(ctx)] = _PluginHttp(ctx, session)
+        return client
+
+    async def fetch(self, ctx: PluginContext, method: str, target: Target, opts: dict[str, Any]) -> dict[str, Any]:
+        """`target` has passed the gate already; redirects are judged here, hop by hop."""
+        client = self._for(ctx)
+        call = f"fox.http.request({method} {target.url})"
+        if client.in_flight >= self.max_in_flight:
+            raise ResourceLimitExceeded(
+                f"{call}: plugin `{ctx.plugin_id}` already has {client.in_flight} requests in flight, its limit",
+                plugin=ctx.plugin_id,
+                hint="wait for earlier requests, or raise security.http_concurrency in the config",
+            )
+        client.in_flight += 1
+        try:
+            return await self._follow(client.session, ctx, method, target, opts, call)
+        finally:
+            client.in_flight -= 1
+
+    async def _follow(
+        self,
+        session: aiohttp.ClientSession,
+        ctx: PluginContext,
+        method: str,
+        target: Target,
+        opts: dict[str, Any],
+        call: str,
+    ) -> dict[str, Any]:
         body = opts.get("body")
         if "json" in opts:
             body = json.dumps(opts["json"])
@@ -43,12 +156,20 @@ class HttpClient:
             headers.setdefault("Content-Type", "application/json")
         params = {str(k): str(v) for k, v in (opts.get("query") or {}).items()} or None
         for _ in range(MAX_REDIRECTS + 1):
-            async with self._session.request(
-                method, url, headers=headers, params=params, data=body, allow_redirects=False
+            async with session.request(
+                method, target.url, headers=headers, params=params, data=body, allow_redirects=False
             ) as response:
                 if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
-                    url = urljoin(str(response.url), response.headers["Location"])
-                    ctx.authorize("network", url_host(url), call)
+                    try:
+                        location = URL(response.headers["Location"])
+                    except ValueError:
+                        raise PluginError(
+                            f"{call}: the redirect to {response.headers['Location']!r} is not a URL"
+                        ) from None
+                    previous, target = target, parse_target(response.url.join(location))
+                    ctx.authorize("network", target, call)
+                    if target.host != previous.host:  # credentials meant for one host are not sent to another
+                        headers = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIALS}
                     if response.status == 303:
                         method, body = "GET", None
                     params = None
@@ -85,23 +206,32 @@ class HttpClient:
                 result["json"] = json.loads(text)
         return result
 
+    async def release(self, ctx: PluginContext) -> None:
+        """A plugin version is gone: close its connections."""
+        client = self._plugins.pop(id(ctx), None)
+        if client is not None:
+            await client.session.close()
+
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        clients, self._plugins = list(self._plugins.values()), {}
+        for client in clients:
+            await client.session.close()
 
 
-def request(ctx: PluginContext, method: str, url: str, opts: dict[str, Any] | None = None) -> dict[str, Any]:
+def request(
+    ctx: PluginContext, method: str, url: str, opts: dict[str, Any] | None = None, *, scope: Target
+) -> dict[str, Any]:
+    """`scope` is `url` as dispatch parsed it and the gate judged it; the request goes there, not to a re-parse."""
     opts = opts or {}
     call = f"fox.http.request({method} {url})"
     timeout = min(float(opts.get("timeout", DEFAULT_TIMEOUT)), ctx.remaining(call))
     try:
-        return ctx.services.run(ctx.services.http.fetch(ctx, method.upper(), url, opts), timeout)
+        return ctx.services.run(ctx.services.http.fetch(ctx, method.upper(), scope, opts), timeout)
     except TimeoutError:
         raise PluginTimeout(f"{call} took longer than {timeout:.3g} s", plugin=ctx.plugin_id) from None
     except aiohttp.ClientError as exc:
         raise PluginError(f"{call} failed: {exc}", plugin=ctx.plugin_id) from None
 
 
-def get(ctx: PluginContext, url: str, opts: dict[str, Any] | None = None) -> dict[str, Any]:
-    return request(ctx, "GET", url, opts)
+def get(ctx: PluginContext, url: str, opts: dict[str, Any] | None = None, *, scope: Target) -> dict[str, Any]:
+    return request(ctx, "GET", url, opts, scope=scope)

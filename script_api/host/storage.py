@@ -1,4 +1,8 @@
-"""`fox.storage`: one durable SQLite file for the engine, one namespace per plugin."""
+"""`fox.storage`: one durable SQLite file for the engine, one namespace per plugin, a byte quota per plugin.
+
+Keys are opaque strings: `../other/key` is just a key of this plugin (the plugin's id is a separate column,
+never part of the key), so no key can name another plugin's data.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from engine.errors import ResourceLimitExceeded
 from script_api.context import PluginContext
 
 MAX_VALUE_BYTES = 1 << 20
+DEFAULT_QUOTA = 10 << 20
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (
@@ -22,18 +27,44 @@ CREATE TABLE IF NOT EXISTS kv (
 ) WITHOUT ROWID
 """
 
+# Bytes each plugin holds (UTF-8 key + JSON value), kept by triggers so every writer keeps it right, and so
+# checking the quota costs one row read instead of a sum over the plugin's data.
+_USAGE = """
+CREATE TABLE IF NOT EXISTS usage (plugin TEXT PRIMARY KEY, bytes INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS kv_usage_insert AFTER INSERT ON kv BEGIN
+    INSERT INTO usage (plugin, bytes) VALUES (NEW.plugin, length(CAST(NEW.key AS BLOB)) + length(CAST(NEW.value AS BLOB)))
+    ON CONFLICT (plugin) DO UPDATE SET bytes = bytes + excluded.bytes;
+END;
+CREATE TRIGGER IF NOT EXISTS kv_usage_update AFTER UPDATE ON kv BEGIN
+    UPDATE usage SET bytes = bytes - length(CAST(OLD.key AS BLOB)) - length(CAST(OLD.value AS BLOB))
+        + length(CAST(NEW.key AS BLOB)) + length(CAST(NEW.value AS BLOB)) WHERE plugin = NEW.plugin;
+END;
+CREATE TRIGGER IF NOT EXISTS kv_usage_delete AFTER DELETE ON kv BEGIN
+    UPDATE usage SET bytes = bytes - length(CAST(OLD.key AS BLOB)) - length(CAST(OLD.value AS BLOB))
+    WHERE plugin = OLD.plugin;
+END;
+"""
+_BACKFILL = """
+INSERT OR IGNORE INTO usage (plugin, bytes)
+SELECT plugin, SUM(length(CAST(key AS BLOB)) + length(CAST(value AS BLOB))) FROM kv
+WHERE NOT EXISTS (SELECT 1 FROM usage) GROUP BY plugin;
+"""
+
 
 class Storage:
     """Values are stored as JSON; every write commits, so a crash loses nothing acknowledged."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, quota: int = DEFAULT_QUOTA) -> None:
         self.path = Path(path)
+        self.quota = quota
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(_SCHEMA)
+        # One transaction, so a file from before quotas has its existing data counted exactly once.
+        self._db.executescript("BEGIN IMMEDIATE;" + _USAGE + _BACKFILL + "COMMIT;")
         self._lock = threading.Lock()
 
     def get(self, plugin: str, key: str, default: Any = None) -> Any:
@@ -43,13 +74,42 @@ class Storage:
 
     def set(self, plugin: str, key: str, value: Any) -> None:
         text = json.dumps(value, ensure_ascii=False)
-        if len(text) > MAX_VALUE_BYTES:
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_VALUE_BYTES:
             raise ResourceLimitExceeded(
-                f"fox.storage.set({key!r}): value is {len(text)} bytes, the limit is {MAX_VALUE_BYTES}",
+                f"fox.storage.set({key!r}): value is {size} bytes, the limit is {MAX_VALUE_BYTES}",
                 plugin=plugin,
             )
+        size += len(key.encode("utf-8", "surrogatepass"))
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")  # read usage and write under one lock, also against other processes
+            used = self._usage(plugin)
+            old = self._db.execute(
+                "SELECT length(CAST(key AS BLOB)) + length(CAST(value AS BLOB)) FROM kv WHERE plugin=? AND key=?",
+                (plugin, key),
+            ).fetchone()
+            after = used - (old[0] if old else 0) + size
+            if after > self.quota and size > (old[0] if old else 0):
+                raise ResourceLimitExceeded(
+                    f"fox.storage.set({key!r}): plugin `{plugin}` would hold {after} bytes, over its storage quota "
+                    f"of {self.quota} bytes (security.storage_quota)",
+                    plugin=plugin,
+                    hint="delete keys it no longer needs (fox.storage.delete), or raise security.storage_quota",
+                )
+            self._db.execute(
+                "INSERT INTO kv (plugin, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value",
+                (plugin, key, text),
+            )
+
+    def usage(self, plugin: str) -> int:
+        """Bytes `plugin` holds: its keys (UTF-8) plus its values (JSON, UTF-8)."""
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO kv (plugin, key, value) VALUES (?, ?, ?)", (plugin, key, text))
+            return self._usage(plugin)
+
+    def _usage(self, plugin: str) -> int:
+        row = self._db.execute("SELECT bytes FROM usage WHERE plugin=?", (plugin,)).fetchone()
+        return row[0] if row else 0
 
     def delete(self, plugin: str, key: str) -> bool:
         with self._lock:

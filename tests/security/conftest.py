@@ -1,0 +1,116 @@
+"""What every hostile-plugin test needs: things that must stay untouched, and a bystander that must keep answering.
+
+- `sentinel`: a file no plugin may read, change or delete (`sentinel.untouched()`).
+- `witness`: an HTTP server on 127.0.0.1 (port 0) that records every request; a blocked plugin leaves it empty.
+- `healthy`: a well-behaved Lua plugin (`bystander`, `ping() -> "pong"`) to load beside a hostile one;
+  `await healthy.answer_time(fox)` calls it and returns the seconds the answer took.
+- `rss_budget`: module-scoped; fails the module if the host's RSS grew more than 256 MB during it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from engine import Engine
+
+RSS_BUDGET = 256 << 20
+
+
+@dataclass(frozen=True)
+class Sentinel:
+    path: Path
+    content: str
+    mtime_ns: int
+
+    def untouched(self) -> bool:
+        """Same bytes, same mtime, and nothing new beside it."""
+        return (
+            self.path.is_file()
+            and self.path.read_text(encoding="utf-8") == self.content
+            and self.path.stat().st_mtime_ns == self.mtime_ns
+            and [p.name for p in self.path.parent.iterdir()] == [self.path.name]
+        )
+
+
+@pytest.fixture
+def sentinel(tmp_path: Path) -> Sentinel:
+    path = tmp_path / "sentinel" / "secret.txt"
+    path.parent.mkdir()
+    path.write_text("the host's secret\n", encoding="utf-8")
+    return Sentinel(path, "the host's secret\n", path.stat().st_mtime_ns)
+
+
+@dataclass
+class Witness:
+    port: int = 0
+    requests: list[str] = field(default_factory=list)
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+@pytest.fixture
+async def witness() -> AsyncIterator[Witness]:
+    state = Witness()
+
+    async def record(request: web.Request) -> web.Response:
+        state.requests.append(f"{request.method} {request.path_qs}")
+        return web.Response(text="seen")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", record)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    state.port = runner.addresses[0][1]
+    yield state
+    await runner.cleanup()
+
+
+HEALTHY = """\
+--[[---
+id: bystander
+version: 1.0.0
+---]]
+local M = {}
+function M.ping() return "pong" end
+return M
+"""
+
+
+@dataclass(frozen=True)
+class Healthy:
+    path: Path
+    id: str = "bystander"
+
+    async def answer_time(self, fox: Engine) -> float:
+        started = time.perf_counter()
+        assert await fox.call(self.id, "ping") == "pong"
+        return time.perf_counter() - started
+
+
+@pytest.fixture
+def healthy(write_plugin: Callable[[str, str], Path]) -> Healthy:
+    return Healthy(write_plugin("bystander.lua", HEALTHY))
+
+
+def _rss() -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) << 10
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+@pytest.fixture(scope="module")
+def rss_budget() -> Iterator[None]:
+    start = _rss()
+    yield
+    grown = _rss() - start
+    assert grown <= RSS_BUDGET, f"the host's RSS grew by {grown >> 20} MB during this module"
