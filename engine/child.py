@@ -165,6 +165,8 @@ class Child:
                 raise ChannelClosed from None
             if not chunk:
                 raise ChannelClosed
+            if not buffer and chunk.find(b"\n") == len(chunk) - 1:  # the usual: exactly one whole message
+                return chunk[:-1]
             buffer += chunk
 
     def _pump_stderr(self, stream: object, logger: logging.Logger) -> None:

@@ -118,10 +118,11 @@ class Plugin:
             self.memory = await self.actor.run(lambda: self.instance.memory_used() if self.instance else None)
         return self.memory
 
-    def _invoke(self, method: str, args: tuple[Any, ...], deadline: float) -> Any:
+    def _invoke(self, method: str, args: tuple[Any, ...], deadline: float, budget: float) -> Any:
         instance = self.instance
         if instance is None:
             raise PluginCrashed(f"plugin `{self.id}` is not running ({self.state}): {self.last_error}", plugin=self.id)
+        self.ctx.budget = budget  # what a timeout message quotes, however long the call waited in the mailbox
         try:
             return instance.call(method, args, deadline)
         except (PluginTimeout, ResourceLimitExceeded):
@@ -147,7 +148,7 @@ class Plugin:
         ticket = self.breaker.admit(method)  # PluginSuspended, at once, while the breaker is open
         timeout = self.limits.timeout if timeout is None else timeout
         started = time.monotonic()
-        future = self.actor.run(self._invoke, method, args, started + timeout)
+        future = self.actor.run(self._invoke, method, args, started + timeout, timeout)
         sweeper = stuck_calls()
         sweeper.watch(future, started + timeout + STUCK_GRACE, partial(self._abandon, future, method, timeout))
         self.stats["calls"] += 1

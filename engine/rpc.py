@@ -145,7 +145,7 @@ class Session:
     def call(self, function: str, args: tuple[Any, ...], deadline: float, max_result: int) -> Any:
         assert self.link is not None
         self.link.begin(deadline)
-        params = {"function": function, "args": args, "timeout": round(deadline - time.monotonic(), 6)}
+        params = {"function": function, "args": args, "timeout": deadline - time.monotonic()}
         result = self._exchange("call", params, deadline, function)
         try:
             return to_plain(result, max_result)

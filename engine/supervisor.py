@@ -41,11 +41,17 @@ Launch = Callable[[float, Callable[[Child], None]], Session]
 """launch(deadline, started): start the process, report it to `started`, finish the handshake by the deadline."""
 
 
+def host_info() -> dict[str, str]:
+    from engine import __version__  # the package imports this module while it initialises
+
+    return {"name": "foxplug", "version": __version__}
+
+
 def hello(link: HostLink, limits: Limits) -> dict[str, Any]:
     """The host's half of the handshake (docs/protocol.md, `initialize`)."""
     ctx = link.ctx
     return {
-        "host": {"name": "foxplug", "version": "0.1.0"},
+        "host": host_info(),
         "plugin": {"id": ctx.plugin_id, "version": ctx.version, "path": ctx.path},
         "values": host_values(ctx),
         "api": list(HOST_FUNCTIONS),

@@ -25,7 +25,7 @@ from engine.manifest import Manifest
 from engine.permissions import Grants
 from engine.rpc import ChannelClosed, FrameTooLarge, ProtocolViolation, Session, Unresponsive, encode
 from engine.runtimes.base import Backend, HostLink, Limits, Source
-from engine.supervisor import HANDSHAKE_TIMEOUT, HEALTH_INTERVAL, Supervisor
+from engine.supervisor import HANDSHAKE_TIMEOUT, HEALTH_INTERVAL, Supervisor, host_info
 from engine.units import parse_duration, parse_size
 from engine.validation import problems
 from engine.yamldoc import dotted
@@ -187,7 +187,7 @@ class PluginEndpoint:
         try:
             session = Session(channel, f"the plugin at {origin}")
             params = {
-                "host": {"name": "foxplug", "version": "0.1.0"},
+                "host": host_info(),
                 "api": list(HOST_FUNCTIONS),
                 "limits": {"timeout": config.call_timeout, "max_message": config.max_result_size},
                 "heartbeat": HEALTH_INTERVAL,

@@ -69,6 +69,8 @@ class PluginContext:
     gate: Authorizer
     services: HostServices
     deadline: float = math.inf
+    budget: float = 0.0
+    """Seconds the current call was given (its deadline minus its start, as the caller set it)."""
     host_calls: Counter[str] = field(default_factory=Counter)
     denied: int = 0
 

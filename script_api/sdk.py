@@ -107,7 +107,7 @@ class Connection:
             message["result"] = result
         try:
             data = _ENCODER.encode(message).encode()
-        except (TypeError, ValueError) as exc:  # the function returned something that is not JSON
+        except (TypeError, ValueError, RecursionError) as exc:  # the function returned something that is not JSON
             message.pop("result", None)
             message["error"] = {"code": PLUGIN_ERROR, "message": f"the result is not JSON data: {exc}"}
             data = _ENCODER.encode(message).encode()

@@ -96,7 +96,14 @@ class HostLink:
             self.raised = error
             raise
         except Exception as error:  # e.g. RecursionError from fox.json.decode('[[[...'): an error in the script
-            log.warning("fox.%s failed in the host", name, exc_info=True, extra={"plugin": self.ctx.plugin_id})
+            log.warning(
+                "fox.%s failed in the host: %s: %s",
+                name,
+                type(error).__name__,
+                error,
+                exc_info=log.isEnabledFor(logging.DEBUG),
+                extra={"plugin": self.ctx.plugin_id},
+            )
             self.raised = PluginError(f"fox.{name} failed: {type(error).__name__}: {error}", plugin=self.ctx.plugin_id)
             raise self.raised from None
 
@@ -117,7 +124,7 @@ class HostLink:
         )
 
     def timeout(self, function: str) -> PluginTimeout:
-        seconds = round(self.ctx.deadline - self.started, 2)  # the deadline as configured, not 4.999 s
+        seconds = self.ctx.budget or round(self.ctx.deadline - self.started, 2)
         return PluginTimeout(
             f"plugin `{self.ctx.plugin_id}` ({self.ctx.path}) exceeded its {seconds:g} s deadline in {function}()",
             plugin=self.ctx.plugin_id,

@@ -39,8 +39,11 @@ def _plugin_frames(trace: str) -> str:
 
 
 def _out_of_memory(message: str) -> bool:
-    # Out of memory, QuickJS may throw `null`; through the sandbox's describe() that reads "Error: null".
-    return message.strip() in ("", "null", "Error: null") or any(s in message for s in _OUT_OF_MEMORY)
+    # Out of memory, QuickJS may throw `null`, or lose the exception (its internal `uninitialized` value);
+    # through the sandbox's describe() those read "Error: null" and "Error: [uninitialized]".
+    return message.strip() in ("", "null", "Error: null", "Error: [uninitialized]") or any(
+        s in message for s in _OUT_OF_MEMORY
+    )
 
 
 def _module_source(text: str) -> str:

@@ -45,7 +45,7 @@ def from_lua(value: Any, budget: Budget, depth: int = 0) -> Any:
         raise Junk(_NOT_UTF8) from None
     budget.spend(2 + 2 * len(items))
     depth += 1
-    if items and type(items[0][0]) is int:
+    if not items or type(items[0][0]) is int:  # an empty table is an empty list, as before
         keys = [k for k, _ in items]
         if all(type(k) is int for k in keys) and sorted(keys) == list(range(1, len(items) + 1)):
             out_list: list[Any] = [None] * len(items)
@@ -71,6 +71,8 @@ class LuaInstance:
         self._link = HostLink(ctx)
         self._ctx = ctx
         self._limits = limits
+        # From the first instruction the count hook reads the deadline, which a timed-out predecessor left past.
+        self._link.begin(time.monotonic() + limits.timeout)
         self._lua = lupa.LuaRuntime(
             register_eval=False,
             register_builtins=False,

@@ -216,6 +216,7 @@ class PythonInstance:
     def close(self) -> None:
         self._functions.clear()
         self._globals.clear()
+        self._modules.clear()
 
 
 def _compile_error(errors: tuple[str, ...], ctx: PluginContext, label: str) -> PluginError:

@@ -220,6 +220,7 @@ def _scalar(value: Any) -> bool:
 
 
 def shown(value: Any) -> str:
+    """A number as itself (or its size, when huge), anything else as its type: for refusal messages."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return repr(value) if abs(value) < 10**12 else f"<{int(abs(value)).bit_length()}-bit number>"
     return type(value).__name__

@@ -17,15 +17,22 @@ local utf8_len, plain_gsub = utf8.len, string.gsub
 -- The count hook is per coroutine in Lua 5.4, so every coroutine the plugin creates gets it too.
 -- One instruction can compare or pass along values as large as the heap (a == b on two 8 MB strings), so
 -- with a large heap the hook comes more often: every 10000 instructions up to 1 MB, every 1000 from 10 MB.
-local HOOK_EVERY, raw_collect, max, floor = 10000, collectgarbage, math.max, math.floor
+-- (sethook walks the thread's whole call stack, so it is called only when a thread's pace changes.)
+local HOOK_EVERY, raw_collect, running, max, floor = 10000, collectgarbage, coroutine.running, math.max, math.floor
+local paces = setmetatable({}, { __mode = "k" })
 local function pace()
   local kilobytes = raw_collect("count")
   return kilobytes > 1024 and max(1000, floor(HOOK_EVERY * 1024 / kilobytes)) or HOOK_EVERY
 end
 local function hook()
   if expired() then raw_error(TIMEOUT, 0) end
-  sethook(hook, "", pace())  -- also restores the pace after a collection cycle below asked for a check
+  local thread, every = running(), pace()
+  if paces[thread] ~= every then  -- also after a collection cycle below asked for a check
+    paces[thread] = every
+    sethook(hook, "", every)
+  end
 end
+paces[running()] = HOOK_EVERY
 sethook(hook, "", HOOK_EVERY)
 
 -- The count hook sees instructions, not work: one instruction can copy megabytes (s .. s, string.rep, a full
@@ -35,6 +42,7 @@ sethook(hook, "", HOOK_EVERY)
 -- also run while the host converts values and while the runtime closes.)
 local gc_tick = {}
 gc_tick.__gc = function()
+  paces[running()] = 1
   sethook(hook, "", 1)
   raw_setmetatable({}, gc_tick)
 end
@@ -215,9 +223,19 @@ local env = {
   tostring = tostring, type = type, rawequal = rawequal, rawget = rawget,
   rawlen = rawlen, rawset = rawset, _VERSION = _VERSION,
   string = copy(string), table = copy(table), math = copy(math), utf8 = copy(utf8),
-  os = { time = os.time, clock = os.clock, date = os.date, difftime = os.difftime },
+  os = { time = os.time, clock = os.clock, difftime = os.difftime },
 }
 env._G = env
+do
+  -- Each conversion in a format runs strftime: a megabyte of "%c" is one C call of seconds.
+  local date = os.date
+  env.os.date = function(format, time)
+    if type(format) == "string" and #format > 4096 then
+      raw_error("os.date: formats longer than 4096 bytes are not available to plugins", 2)
+    end
+    return through(date(format, time))
+  end
+end
 do
   local tonumber, collectgarbage = tonumber, collectgarbage
   env.tonumber = function(v, base)
@@ -261,8 +279,9 @@ env.load = function(chunk, name, mode, chunk_env)
 end
 local coroutine_lib = copy(coroutine)
 coroutine_lib.create = function(f)
-  local co = co_create(f)
-  sethook(co, hook, "", pace())
+  local co, every = co_create(f), pace()
+  paces[co] = every
+  sethook(co, hook, "", every)
   return co
 end
 coroutine_lib.resume = function(co, ...) return guard(co_resume(co, ...)) end

@@ -5,14 +5,18 @@
 - `healthy`: a well-behaved Lua plugin (`bystander`, `ping() -> "pong"`) to load beside a hostile one;
   `await healthy.answer_time(fox)` calls it and returns the seconds the answer took.
 - `rss_budget`: module-scoped; fails the module if the host's RSS grew more than 256 MB during it.
+- `attack`: `await attack(fox, plugin_id, method, *args)` makes the call while asking the bystander, and watching
+  the event loop, meanwhile; returns an `Outcome` (the error or value, the seconds each took).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -114,3 +118,47 @@ def rss_budget() -> Iterator[None]:
     yield
     grown = _rss() - start
     assert grown <= RSS_BUDGET, f"the host's RSS grew by {grown >> 20} MB during this module"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    error: BaseException | None
+    value: Any
+    elapsed: float
+    """Seconds from the call to its answer."""
+    bystander: float
+    """Seconds the bystander took to answer while the call ran (or just after, for a call that ends at once)."""
+    loop_turn: float
+    """The longest the event loop took to come back meanwhile: a native call holding the GIL shows here."""
+
+
+async def _watch_loop(stop: asyncio.Event) -> float:
+    worst = 0.0
+    while not stop.is_set():
+        started = time.perf_counter()
+        await asyncio.sleep(0.005)
+        worst = max(worst, time.perf_counter() - started - 0.005)
+    return worst
+
+
+@pytest.fixture
+def attack(healthy: Healthy) -> Callable[..., Awaitable[Outcome]]:
+    async def run(fox: Engine, plugin_id: str, method: str, *args: Any, timeout: float | None = None) -> Outcome:
+        stop = asyncio.Event()
+        watch = asyncio.ensure_future(_watch_loop(stop))
+        started = time.perf_counter()
+        call = asyncio.ensure_future(fox.call(plugin_id, method, *args, timeout=timeout))
+        finished: list[float] = []
+        call.add_done_callback(lambda _: finished.append(time.perf_counter()))
+        await asyncio.sleep(0.02)
+        bystander = await healthy.answer_time(fox)
+        error: BaseException | None = None
+        value: Any = None
+        try:
+            value = await call
+        except Exception as exc:
+            error = exc
+        stop.set()
+        return Outcome(error, value, finished[0] - started, bystander, await watch)
+
+    return run

@@ -810,8 +810,9 @@ async def test_a_plugin_emitting_in_a_loop_is_stopped_and_never_hears_itself(
         call = asyncio.ensure_future(fox.call("flooder", "flood", timeout=DEADLINE))
         await asyncio.sleep(0.05)
         assert await healthy.answer_time(fox) < STALL
-        with pytest.raises(PluginTimeout, match="deadline in flood"):
+        with pytest.raises((PluginTimeout, ResourceLimitExceeded)) as caught:  # the deadline, or event back-pressure
             await call
+        assert caught.value.plugin == "flooder"
         assert time.perf_counter() - started < DEADLINE + SLACK
         await asyncio.sleep(0.1)
         assert await fox.call("flooder", "count") == 0  # an emitter is not delivered its own events
