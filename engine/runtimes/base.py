@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from engine.dispatch import dispatch
 from engine.errors import FoxplugError, PluginError, PluginNotFound, PluginTimeout, ResourceLimitExceeded
-from engine.marshal import Junk, Oversize
+from engine.marshal import Junk, Oversize, to_plain
 from script_api.context import PluginContext
 
 _LOCATION = re.compile(r"^[^:\s]+:\d+:\s*")
@@ -136,6 +136,13 @@ class HostLink:
             f"plugin `{self.ctx.plugin_id}` ({self.ctx.path}) exceeded its {what} in {function}()",
             plugin=self.ctx.plugin_id,
         )
+
+    def plain_result(self, value: Any, function: str, limit: int) -> Any:
+        """A Python value a plugin function returned, copied into plain data or refused with its path."""
+        try:
+            return to_plain(value, limit)
+        except Junk as junk:
+            raise self.junk(junk, function) from None
 
     def junk(self, junk: Junk, function: str) -> FoxplugError:
         if isinstance(junk, Oversize):  # the same error the JS backend gives for a result too large

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import FoxplugError, PluginError
-from engine.marshal import Junk, to_plain
 from engine.runtimes.abi import AbiInstance
 from engine.runtimes.base import Backend, HostLink, Limits, Source
 from engine.runtimes.pyfox import build_fox
@@ -185,10 +184,7 @@ class NativeModule:
             raise
         except Exception as exc:
             raise self._error(exc, name) from None
-        try:
-            return to_plain(value, self._limits.max_result)
-        except Junk as junk:
-            raise self._link.junk(junk, name) from None
+        return self._link.plain_result(value, name, self._limits.max_result)
 
     def exports(self) -> frozenset[str]:
         return frozenset(self._functions)

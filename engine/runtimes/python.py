@@ -202,10 +202,7 @@ class PythonInstance:
         if fn is None:
             raise self._link.missing(name)
         value = self._run(lambda: fn(*args), name, deadline)
-        try:
-            return to_plain(value, self._limits.max_result)
-        except Junk as junk:
-            raise self._link.junk(junk, name) from None
+        return self._link.plain_result(value, name, self._limits.max_result)
 
     def exports(self) -> frozenset[str]:
         return frozenset(self._functions)
