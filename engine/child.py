@@ -112,6 +112,7 @@ class Child:
         self._scanned = 0
         self._max = max_message
         self._closed = False
+        self._killed = False
         self._stopped_by_host = False
         self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL)
         self._pump = threading.Thread(
@@ -200,17 +201,24 @@ class Child:
             return os.waitid(os.P_PIDFD, self.exit_fd, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None
         return self._process.poll() is None
 
-    def close(self) -> None:
-        """Kill the whole process group now and reap the process."""
-        if self._closed:
+    def kill(self) -> None:
+        """SIGKILL the whole process group, without waiting for it (`close` reaps it)."""
+        if self._killed:
             return
-        self._closed = True
+        self._killed = True
         try:
             self._stopped_by_host = self._running()
         except ChildProcessError:
             self._stopped_by_host = False
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
+
+    def close(self) -> None:
+        """Kill the whole process group now and reap the process."""
+        if self._closed:
+            return
+        self._closed = True
+        self.kill()
         try:
             self._process.wait(timeout=5)
         except subprocess.TimeoutExpired:

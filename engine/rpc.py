@@ -31,7 +31,7 @@ HOST_ERROR = -32001
 """A `fox.*` call failed in the host; `data.type` names the error class (PermissionDenied, ...)."""
 REQUEST_CANCELLED = -32800
 
-CANCEL_GRACE = 0.05
+CANCEL_GRACE = 0.03
 """Seconds a plugin has, after its deadline and the `$/cancelRequest`, to answer before it is killed."""
 
 

@@ -88,16 +88,16 @@ def spawn(
         started(child)
         session.handshake(params, deadline)
     except (ChannelClosed, ProtocolViolation, Unresponsive, FrameTooLarge, FoxplugError) as problem:
+        if isinstance(problem, ChannelClosed):
+            why = child.describe(" before answering")  # how it ended, before anything kills it
         child.close()
         if trusted and isinstance(problem, FoxplugError):  # the worker's load error, as it would be in-thread
             raise
-        if isinstance(problem, ChannelClosed):
-            why = child.describe(" before answering")
-        elif isinstance(problem, Unresponsive):
+        if isinstance(problem, Unresponsive):
             why = f"no answer within {HANDSHAKE_TIMEOUT:g} s"
         elif isinstance(problem, FoxplugError):
             why = str(problem).removeprefix(f"{label} ")
-        else:
+        elif not isinstance(problem, ChannelClosed):
             why = f"it {problem}"
         raise PluginError(
             f"{label} failed the handshake: {why}",
@@ -135,6 +135,8 @@ class Supervisor:
         self._closing = False
         self._busy = False
         self._booting: Child | None = None
+        self._dead: list[Session] = []
+        """Killed but not yet reaped (see `_lose`)."""
         self._crashes: deque[float] = deque()
         self._delay = 0.0
         self._last_loss = ""
@@ -158,10 +160,10 @@ class Supervisor:
         try:
             return session.call(name, args, deadline, self._limits.max_result)
         except Unresponsive:
-            self._lose(session, None)  # a hang is not a crash: killed and replaced at once
+            self._lose(session, None, reap_later=True)  # a hang is not a crash: killed and replaced at once
             raise self._link.timeout(name) from None
         except FrameTooLarge as error:
-            self._lose(session, None)
+            self._lose(session, None, reap_later=True)
             raise self._link.out_of_memory(name, f"{error.limit}-byte message limit") from None
         except ChannelClosed:
             raise self._crashed(session, name, session.channel.describe()) from None
@@ -188,6 +190,7 @@ class Supervisor:
         if booting is not None:
             booting.close()  # ends a restart's handshake at once
         self._thread.join(PING_TIMEOUT + 1.0)
+        self._reap()
         if session is not None:
             session.channel.shutdown()
         os.close(self._wake_r)
@@ -227,9 +230,18 @@ class Supervisor:
 
     # -- losing a session ------------------------------------------------------------------------------------
 
-    def _lose(self, session: Session, crash: str | None) -> None:
-        """Stop a session that can serve no more; count it if it crashed; have the watcher start a new one."""
-        session.channel.close()
+    def _lose(self, session: Session, crash: str | None, *, reap_later: bool = False) -> None:
+        """Stop a session that can serve no more; count it if it crashed; have the watcher start a new one.
+
+        `reap_later`: only send the kill, so the caller's error is not held up while a big process is torn down
+        (~25 ms for Node.js); the watcher reaps it before it starts the next one.
+        """
+        kill = getattr(session.channel, "kill", None) if reap_later else None
+        if kill is not None:
+            kill()
+            self._dead.append(session)
+        else:
+            session.channel.close()
         with self._cond:
             if self._session is session:
                 self._session = None
@@ -342,8 +354,13 @@ class Supervisor:
         finally:
             self._release(notify=True)
 
+    def _reap(self) -> None:
+        while self._dead:
+            self._dead.pop().channel.close()
+
     def _restart(self) -> None:
         """Start a new process after the backoff; a failed start counts as one more crash."""
+        self._reap()
         with self._cond:
             self._cond.wait_for(lambda: self._closing, self._delay)
             if self._closing:

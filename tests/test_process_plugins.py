@@ -96,7 +96,7 @@ def running(pid: int) -> bool:
     """Alive and not a zombie (a container's init may be slow to reap)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+    except OSError:  # gone, or going while we read
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 

@@ -19,6 +19,7 @@ from script_api.context import PluginContext
 _SANDBOX = files("engine.runtimes").joinpath("sandbox.lua").read_text(encoding="utf-8")
 _PATTERNS = files("engine.runtimes").joinpath("lua_patterns.lua").read_text(encoding="utf-8")
 _NOT_UTF8 = "has a string that is not valid UTF-8"
+_RESULT_NOT_UTF8 = "foxplug: result is not valid UTF-8"  # from sandbox.lua
 
 
 def _deny_attributes(obj: Any, name: str, is_setting: bool) -> str:
@@ -145,6 +146,8 @@ class LuaInstance:
             message = str(value)
             if time.monotonic() > deadline:
                 raise self._link.timeout(name)
+            if message == _RESULT_NOT_UTF8:
+                raise self._link.junk(Junk(_NOT_UTF8), name)
             if "not enough memory" in message:
                 self._lua.gccollect()
                 raise self._link.out_of_memory(name, f"{self._limits.memory}-byte memory limit")
@@ -152,11 +155,10 @@ class LuaInstance:
                 raise self._link.out_of_memory(name, "stack (recursion too deep)")
             match = self._line.search(message)
             raise self._link.script_error(message, name, line=int(match.group(1)) if match else None, traceback=message)
+        if raw:
+            return value
         try:
-            value = value[1]  # the sandbox boxes results: lupa decodes a string result here
-            return value if raw else from_lua(value, Budget(self._limits.max_result))
-        except UnicodeDecodeError:
-            raise self._link.junk(Junk(_NOT_UTF8), name) from None
+            return from_lua(value, Budget(self._limits.max_result))
         except Junk as junk:
             raise self._link.junk(junk, name) from None
 

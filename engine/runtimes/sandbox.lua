@@ -18,14 +18,22 @@ local utf8_len, plain_gsub = utf8.len, string.gsub
 -- One instruction can compare or pass along values as large as the heap (a == b on two 8 MB strings), so
 -- with a large heap the hook comes more often: every 10000 instructions up to 1 MB, every 1000 from 10 MB.
 -- (sethook walks the thread's whole call stack, so it is called only when a thread's pace changes.)
-local HOOK_EVERY, raw_collect, running, max, floor = 10000, collectgarbage, coroutine.running, math.max, math.floor
+-- Asking the host takes the GIL, which other threads may hold for milliseconds, so the hook asks only once
+-- the process has spent CHECK_EVERY seconds of CPU time since it last did (os.clock needs no GIL).
+local HOOK_EVERY, CHECK_EVERY = 10000, 0.002
+local raw_collect, running, clock, max, floor = collectgarbage, coroutine.running, os.clock, math.max, math.floor
 local paces = setmetatable({}, { __mode = "k" })
+local checked = -CHECK_EVERY
 local function pace()
   local kilobytes = raw_collect("count")
   return kilobytes > 1024 and max(1000, floor(HOOK_EVERY * 1024 / kilobytes)) or HOOK_EVERY
 end
 local function hook()
-  if expired() then raw_error(TIMEOUT, 0) end
+  local now = clock()
+  if now - checked >= CHECK_EVERY then
+    checked = now
+    if expired() then raw_error(TIMEOUT, 0) end
+  end
   local thread, every = running(), pace()
   if paces[thread] ~= every then  -- also after a collection cycle below asked for a check
     paces[thread] = every
@@ -328,10 +336,11 @@ local function on_error(err)
   if fatal(err) then return err end
   return printable(traceback(tostring(err), 2))
 end
--- A result goes back in a table, so the host decodes its strings where a bad one can be reported as junk.
+-- lupa decodes a string result as UTF-8 on the way out, where a bad one would raise in the host: say so instead.
+local NOT_UTF8 = "foxplug: result is not valid UTF-8"
 local function settle(ok, value)
-  if ok then return true, { value } end
-  return false, value
+  if ok and type(value) == "string" and not utf8_len(value) then return false, NOT_UTF8 end
+  return ok, value
 end
 local function invoke(f, ...)
   return settle(raw_xpcall(f, on_error, ...))

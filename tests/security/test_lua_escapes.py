@@ -10,16 +10,20 @@ Run with `-s` (and without `-n`) to see the figures of every case.
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 import textwrap
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import lupa.lua54 as lupa
 import pytest
 
 from engine import Engine, PermissionDenied, PluginError, PluginTimeout, ResourceLimitExceeded
+from script_api.player import NullPlayer
 
 pytestmark = pytest.mark.usefixtures("rss_budget")
 
@@ -265,7 +269,7 @@ id: listener
 version: 1.0.0
 ---]]
 local M = {}
-function M.on_tick() local stop = os.clock() + 0.002; while os.clock() < stop do end end
+function M.on_tick() local stop = os.clock() + 0.0005; while os.clock() < stop do end end
 return M
 """
 
@@ -376,8 +380,6 @@ class Rigged:
 async def test_a_host_function_answering_with_an_object_never_hands_it_to_lua(
     write_plugin: Callable[[str, str], Path], engine_config: Callable[..., dict[str, Any]], sentinel, healthy
 ) -> None:
-    from script_api.player import NullPlayer
-
     class RiggedPlayer(NullPlayer):
         def current(self) -> Any:
             return {"title": "x", "play": Rigged(sentinel.path)}
@@ -456,8 +458,185 @@ async def test_two_plugins_bouncing_events_are_bounded(
         for _ in range(50):  # until the storm is over: emits refused, then the circuit breaker suspends a bouncer
             await asyncio.sleep(0.1)
             assert await healthy.answer_time(fox) < STALL
-            if calls == (calls := sum(p.calls for p in fox.plugins if p.id.startswith("bouncer"))):
+            now = sum(p.calls for p in fox.plugins if p.id.startswith("bouncer"))
+            if now == calls:
                 break
+            calls = now
         else:
             pytest.fail("the bouncing never stopped")
         assert {p.state for p in fox.plugins if p.id.startswith("bouncer")} & {"suspended", "disabled"}
+
+
+async def test_its_error_shows_its_own_line_not_the_sandboxs(
+    write_plugin: Callable[[str, str], Path], engine_config: Callable[..., dict[str, Any]]
+) -> None:
+    source = """
+        local M = {}
+        function M.bad_argument()
+          local encoded = fox.json.encode(function() end)
+          return encoded
+        end
+        function M.bad_pattern()
+          local found = string.find(("a"):rep(5000), "(.-)(.-)%")
+          return found
+        end
+        return M
+    """
+    async with Engine(engine_config()) as fox:
+        await fox.load(write_plugin("lines.lua", lua_plugin(source)))
+        for method, line, message in (
+            ("bad_argument", 3, "fox.json.encode: argument: a Lua function is not data"),
+            ("bad_pattern", 7, "malformed pattern (ends with '%')"),
+        ):
+            with pytest.raises(PluginError) as caught:
+                await fox.call("lines", method)
+            assert caught.value.line == line
+            assert f"{method}() failed: {message}" in str(caught.value)
+            assert "foxplug-sandbox" not in str(caught.value)
+
+
+ORDINARY = """
+local M = {}
+local page = {}
+for i = 1, 3000 do page[i] = '<li class="song">Song ' .. i .. ' by <b>Band ' .. i .. '</b></li>' end
+page = table.concat(page, "\\n") .. "<title>The Title</title>"
+
+function M.patterns()  -- on a 200 KB subject, where the guarded path runs Lua's matcher written in Lua
+  local titles, bands = 0, {}
+  for title, band in page:gmatch('<li class="song">(.-) by <b>(.-)</b></li>') do
+    titles = titles + 1
+    bands[#bands + 1] = band
+  end
+  local trimmed = ("  padded  " .. ("x"):rep(3000) .. "  "):match("^%s*(.-)%s*$")
+  return {
+    title = page:match("<title>(.-)</title>"),
+    titles = titles,
+    last_band = bands[#bands],
+    replaced = select(2, page:gsub("<b>(.-)</b>", "%1")),
+    found = { page:find("Song 2999 by", 1, true) },
+    position = { page:match("()Band 1500()") },
+    trimmed = #trimmed,
+    balanced = ("f(a(b)c)d"):match("%b()"),
+    frontier = ("THE (quick) fox"):gsub("%f[%a]%a+", string.lower),
+  }
+end
+
+function M.library()
+  local sorted = {}
+  for i = 1, 20000 do sorted[i] = (i * 7919) % 20011 end
+  table.sort(sorted)
+  local moved = table.move(sorted, 1, 100000, 2, {})
+  local proxy = setmetatable({}, { __len = function() return 3 end })
+  table.insert(proxy, 1, "a")
+  local removed = table.remove(proxy, 1)
+  return {
+    sorted = sorted[1] <= sorted[2] and sorted[19999] <= sorted[20000],
+    moved = moved[2] == sorted[1] and #moved == 20001,
+    inserted = removed,
+    rep = string.rep("", 5) .. string.rep("ab", 3, ","),
+    number = tonumber(("1"):rep(10)),
+    utf8 = utf8.len("héllo"),
+    bytes = select("#", string.byte(("x"):rep(100), 1, -1)),
+    date = #os.date("%Y-%m-%d"),
+    memory = collectgarbage("count") > 0 and collectgarbage("isrunning"),
+    unpacked = select("#", table.unpack(sorted, 1, 1000)),
+  }
+end
+return M
+"""
+
+
+async def test_ordinary_code_still_works_under_the_guards(
+    write_plugin: Callable[[str, str], Path], engine_config: Callable[..., dict[str, Any]]
+) -> None:
+    page = "\n".join(f'<li class="song">Song {i} by <b>Band {i}</b></li>' for i in range(1, 3001))
+    found, band = page.index("Song 2999 by") + 1, page.index("Band 1500") + 1
+    async with Engine(engine_config()) as fox:
+        await fox.load(write_plugin("ordinary.lua", lua_plugin(ORDINARY)))
+        assert await fox.call("ordinary", "patterns") == {
+            "title": "The Title",
+            "titles": 3000,
+            "last_band": "Band 3000",
+            "replaced": 3000,
+            "found": [found, found + 11],
+            "position": [band, band + 9],
+            "trimmed": len("padded  ") + 3000,
+            "balanced": "(a(b)c)",
+            "frontier": "the (quick) fox",
+        }
+        assert await fox.call("ordinary", "library") == {
+            "sorted": True,
+            "moved": True,
+            "inserted": "a",
+            "rep": "ab,ab,ab",
+            "number": 1111111111,
+            "utf8": 5,
+            "bytes": 100,
+            "date": 10,
+            "memory": True,
+            "unpacked": 1000,
+        }
+
+
+COMPARE = r"""
+local patterns = ...
+local function pack(...) return { n = select("#", ...), ... } end
+local function same(a, b)
+  if a.n ~= b.n then return false end
+  for i = 1, a.n do if a[i] ~= b[i] then return false end end
+  return true
+end
+local function all(gmatch, s, p, init)
+  local out, next_match = {}, gmatch(s, p, init)
+  for _ = 1, 50 do
+    local found = pack(next_match())
+    if found[1] == nil then break end
+    out[#out + 1] = table.concat(found, "|", 1, found.n)
+  end
+  return table.concat(out, ";")
+end
+return function(s, p, init, repl)
+  local replacement = repl
+  if repl == "function" then replacement = function(a, b) if a == "a" then return false end return (b or a) .. "!" end
+  elseif repl == "table" then replacement = { a = "A", b = 7 } end
+  local runs = {
+    { string.find, patterns.find, s, p, init },
+    { string.match, patterns.match, s, p, init },
+    { string.gsub, patterns.gsub, s, p, replacement, init and init > 0 and init or nil },
+    { function(...) return all(string.gmatch, ...) end, function(...) return all(patterns.gmatch, ...) end, s, p, init },
+  }
+  for _, run in ipairs(runs) do
+    local native = pack(pcall(run[1], table.unpack(run, 3, 6)))
+    local written_in_lua = pack(pcall(run[2], table.unpack(run, 3, 6)))
+    if native[1] ~= written_in_lua[1] or (native[1] and not same(native, written_in_lua)) then
+      return false
+    end
+  end
+  return true
+end
+"""
+
+
+def test_the_matcher_written_in_lua_agrees_with_lstrlib() -> None:
+    """The guarded pattern functions switch matchers by worst case, so both must give the same answers."""
+    lua = lupa.LuaRuntime(encoding=None)
+    source = files("engine.runtimes").joinpath("lua_patterns.lua").read_text(encoding="utf-8")
+    agree = lua.execute(COMPARE, lua.execute(source))
+    rng = random.Random(4)
+    atoms = [
+        "a", "b", ".", "%a", "%d", "%s", "%w", "%p", "%x", "%u", "%A", "%S", "%z", "[ab]", "[^a]", "[a-c]",
+        "[%d_]", "[]]", "[%a-]", "%.", "%%", "(", ")", "()", "%b()", "%f[%w]", "%f[%z]", "%1", "%2", "$", "^",
+        "x", "\0", "\xff", "%", "[",
+    ]  # fmt: skip
+    disagreements = []
+    for _ in range(3000):
+        pattern = "".join(
+            rng.choice(atoms) + rng.choice(["", "", "*", "+", "-", "?"]) for _ in range(rng.randint(0, 6))
+        )
+        subject = "".join(rng.choice("aab(c)1 _x.%]\0\xff\n") for _ in range(rng.randint(0, 30)))
+        init = rng.choice([None, 1, 2, -3, 0, 40])
+        replacement = rng.choice(["<%0>", "%1", "X", "%%", "%", "function", "table"])
+        args = (subject.encode("latin-1"), pattern.encode("latin-1"), init, replacement.encode())
+        if not agree(*args):
+            disagreements.append(args)
+    assert disagreements == []
