@@ -94,7 +94,7 @@ module.exports = {
   huge_array_buffer() { return new ArrayBuffer(1e9).byteLength; },
   huge_repeat() { return "x".repeat(2 ** 30).length; },
   doubling_concatenation() { let s = "x"; for (;;) s += s; },
-  giant_object() { const o = {}; for (let i = 0; ; i++) o["k" + i] = "x".repeat(1000) + i; },
+  giant_object() { const o = {}; for (let i = 0; ; i++) o["k" + i] = "x".repeat(10000) + i; },
 
   // Values crossing to the host.
   getter_that_loops() { return { get title() { loop(); } }; },
