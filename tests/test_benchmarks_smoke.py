@@ -23,6 +23,7 @@ FIGURES = {
     "process.round_trip.py",
     "process.round_trip.node",
     "process.recovery",
+    *(f"reload.{lang}.{tag}" for lang in ("lua", "js") for tag in ("p50", "p95")),
     *(f"process.hang.{kind}" for kind in ("py", "node", "lua")),
 }
 
