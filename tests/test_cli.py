@@ -556,8 +556,7 @@ def test_run_loads_new_plugins_and_reloads_on_save_keeping_the_old_version_on_a_
 
 def test_the_installed_console_script_is_the_same_cli(foxplug: Foxplug, write_plugin) -> None:
     script = Path(sys.executable).parent / "foxplug"
-    if not os.access(script, os.X_OK):
-        pytest.skip("the foxplug console script is not installed next to this Python")
+    assert os.access(script, os.X_OK), "the foxplug console script is not installed next to this Python"
     path = write_plugin("hello.py", HELLO_PY)
 
     result = foxplug("call", str(path), "search", "installed", program=(str(script),))
