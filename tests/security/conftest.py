@@ -12,8 +12,10 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,3 +164,66 @@ def attack(healthy: Healthy) -> Callable[..., Awaitable[Outcome]]:
         return Outcome(error, value, finished[0] - started, bystander, await watch)
 
     return run
+
+
+@dataclass
+class Sandbox:
+    fox: Engine
+    plugin: str = "hostile"
+
+
+@asynccontextmanager
+async def hostile_engine(
+    config: dict[str, Any], write_plugin: Callable[[str, str], Path], healthy: Healthy, plugins: dict[str, str]
+) -> AsyncIterator[Sandbox]:
+    """An engine holding the hostile plugin and its helpers (`{file name: source}`) beside the bystander."""
+    async with Engine(config) as fox:
+        for name, source in plugins.items():
+            await fox.load(write_plugin(name, source))  # write_plugin dedents
+        await fox.load(healthy.path)
+        yield Sandbox(fox)
+
+
+def sandbox_config(
+    engine_config: Callable[..., dict[str, Any]], sentinel: Sentinel, witness: Witness, deadline: float
+) -> dict[str, Any]:
+    """Calls get `deadline` and 16 MB; the hostile plugin is told where the sentinel and the witness are."""
+    return engine_config(
+        performance={"call_timeout": f"{int(deadline * 1000)}ms", "memory_limit": "16MB"},
+        plugin_configs={"hostile": {"config": {"sentinel": str(sentinel.path), "url": witness.url("/escaped")}}},
+    )
+
+
+async def assert_contained(
+    sandbox: Sandbox,
+    method: str,
+    outcome: Outcome,
+    expected: tuple[type[BaseException], ...],
+    pattern: str,
+    *,
+    deadline: float,
+    slack: float,
+    stall: float,
+    sentinel: Sentinel,
+    witness: Witness,
+    healthy: Healthy,
+) -> None:
+    """The typed error, in time, with nothing done, the host responsive and both plugins still serving."""
+    assert type(outcome.error) in expected, f"{method}() gave {outcome.error!r} / {outcome.value!r}"
+    assert re.search(pattern.format(method=method), str(outcome.error)), str(outcome.error)
+    assert outcome.error.plugin == sandbox.plugin
+    assert outcome.elapsed < deadline + slack, f"{method}() ended only after {outcome.elapsed:.2f} s"
+    assert outcome.bystander < stall, f"the bystander took {outcome.bystander:.3f} s to answer during {method}()"
+    assert outcome.loop_turn < stall, f"the event loop stalled {outcome.loop_turn:.3f} s during {method}()"
+    assert sentinel.untouched()
+    assert witness.requests == []
+    assert await sandbox.fox.call(sandbox.plugin, "ping") == "pong"  # the plugin itself serves on
+    assert await healthy.answer_time(sandbox.fox) < stall
+
+
+def print_figures(label: str, figures: list[tuple[str, float, float, float]]) -> None:
+    """With `-s`: every case's time to its error, the bystander's answer time and the worst event-loop turn."""
+    if figures:
+        print(f"\n{label:<40}{'error after':>12}{'bystander':>11}{'loop turn':>11}")
+        for name, elapsed, bystander, turn in figures:
+            print(f"{name:<40}{elapsed * 1000:>9.0f} ms{bystander * 1000:>8.1f} ms{turn * 1000:>8.1f} ms")

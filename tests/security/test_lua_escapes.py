@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-import re
-import textwrap
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -24,6 +21,7 @@ import pytest
 
 from engine import Engine, PermissionDenied, PluginError, PluginTimeout, ResourceLimitExceeded
 from script_api.player import NullPlayer
+from tests.security.conftest import Sandbox, assert_contained, hostile_engine, print_figures, sandbox_config
 
 pytestmark = pytest.mark.usefixtures("rss_budget")
 
@@ -274,40 +272,22 @@ return M
 """
 
 
-@dataclass
-class Sandbox:
-    fox: Engine
-    plugin: str
-
-
-def lua_plugin(source: str) -> str:
-    return textwrap.dedent(source).lstrip("\n")
-
-
 @pytest.fixture
 async def sandbox(
     write_plugin: Callable[[str, str], Path], engine_config: Callable[..., dict[str, Any]], sentinel, witness, healthy
 ) -> AsyncIterator[Sandbox]:
     """An engine holding the hostile plugin, the bystander and a slow event listener; calls get DEADLINE."""
-    config = engine_config(
-        performance={"call_timeout": f"{int(DEADLINE * 1000)}ms", "memory_limit": "16MB"},
-        plugin_configs={"hostile": {"config": {"sentinel": str(sentinel.path), "url": witness.url("/escaped")}}},
-    )
-    async with Engine(config) as fox:
-        await fox.load(write_plugin("hostile.lua", lua_plugin(HOSTILE)))
-        await fox.load(write_plugin("listener.lua", lua_plugin(LISTENER)))
-        await fox.load(healthy.path)
-        yield Sandbox(fox, "hostile")
+    config = sandbox_config(engine_config, sentinel, witness, DEADLINE)
+    async with hostile_engine(
+        config, write_plugin, healthy, {"hostile.lua": HOSTILE, "listener.lua": LISTENER}
+    ) as sandbox:
+        yield sandbox
 
 
 @pytest.fixture(scope="module", autouse=True)
 def figures() -> Iterator[None]:
-    """With `-s`: every case's time to its error, the bystander's answer time and the worst event-loop turn."""
     yield
-    if FIGURES:
-        print(f"\n{'Lua case':<40}{'error after':>12}{'bystander':>11}{'loop turn':>11}")
-        for name, elapsed, bystander, turn in FIGURES:
-            print(f"{name:<40}{elapsed * 1000:>9.0f} ms{bystander * 1000:>8.1f} ms{turn * 1000:>8.1f} ms")
+    print_figures("Lua case", FIGURES)
 
 
 @pytest.mark.parametrize("method", list(CASES))
@@ -317,18 +297,20 @@ async def test_hostile_code_ends_in_a_typed_error_with_nothing_done(
     error, pattern = CASES[method]
     outcome = await attack(sandbox.fox, sandbox.plugin, method)
     FIGURES.append((method, outcome.elapsed, outcome.bystander, outcome.loop_turn))
-
     expected = error if isinstance(error, tuple) else (error,)
-    assert type(outcome.error) in expected, f"{method}() gave {outcome.error!r} / {outcome.value!r}"
-    assert re.search(pattern.format(method=method), str(outcome.error)), str(outcome.error)
-    assert outcome.error.plugin == "hostile"
-    assert outcome.elapsed < DEADLINE + SLACK, f"{method}() ended only after {outcome.elapsed:.2f} s"
-    assert outcome.bystander < STALL, f"the bystander took {outcome.bystander:.3f} s to answer during {method}()"
-    assert outcome.loop_turn < STALL, f"the event loop stalled {outcome.loop_turn:.3f} s during {method}()"
-    assert sentinel.untouched()
-    assert witness.requests == []
-    assert await sandbox.fox.call("hostile", "ping") == "pong"  # the plugin itself serves on
-    assert await healthy.answer_time(sandbox.fox) < STALL
+    await assert_contained(
+        sandbox,
+        method,
+        outcome,
+        expected,
+        pattern,
+        deadline=DEADLINE,
+        slack=SLACK,
+        stall=STALL,
+        sentinel=sentinel,
+        witness=witness,
+        healthy=healthy,
+    )
 
 
 async def test_one_plugin_cannot_change_what_another_one_sees(
@@ -336,7 +318,7 @@ async def test_one_plugin_cannot_change_what_another_one_sees(
 ) -> None:
     """Globals, library tables, the string metatable and `fox` are each plugin's own (one Lua state each)."""
     fox = sandbox.fox
-    await fox.load(write_plugin("victim.lua", lua_plugin(VICTIM)))
+    await fox.load(write_plugin("victim.lua", VICTIM))
     before = await fox.call("victim", "check")
     assert await fox.call("hostile", "pollute_everything") == "done"
     assert (
@@ -397,7 +379,7 @@ async def test_a_host_function_answering_with_an_object_never_hands_it_to_lua(
         return M
     """
     async with Engine(engine_config(), player=RiggedPlayer()) as fox:
-        await fox.load(write_plugin("caller.lua", lua_plugin(source)))
+        await fox.load(write_plugin("caller.lua", source))
         await fox.load(healthy.path)
         for method in ("grab", "show"):
             with pytest.raises(PluginError, match=r"fox\.player\.current: the host's answer cannot be handed to Lua"):
@@ -424,7 +406,7 @@ async def test_a_plugin_never_hears_its_own_events(
         return M
     """
     async with Engine(engine_config()) as fox:
-        await fox.load(write_plugin("echo.lua", lua_plugin(source)))
+        await fox.load(write_plugin("echo.lua", source))
         await fox.load(healthy.path)
         await fox.call("echo", "start_echo")
         await fox.emit("ping", {})  # from the host: heard once, and its own echo is not delivered back
@@ -483,7 +465,7 @@ async def test_its_error_shows_its_own_line_not_the_sandboxs(
         return M
     """
     async with Engine(engine_config()) as fox:
-        await fox.load(write_plugin("lines.lua", lua_plugin(source)))
+        await fox.load(write_plugin("lines.lua", source))
         for method, line, message in (
             ("bad_argument", 3, "fox.json.encode: argument: a Lua function is not data"),
             ("bad_pattern", 7, "malformed pattern (ends with '%')"),
@@ -552,7 +534,7 @@ async def test_ordinary_code_still_works_under_the_guards(
     page = "\n".join(f'<li class="song">Song {i} by <b>Band {i}</b></li>' for i in range(1, 3001))
     found, band = page.index("Song 2999 by") + 1, page.index("Band 1500") + 1
     async with Engine(engine_config()) as fox:
-        await fox.load(write_plugin("ordinary.lua", lua_plugin(ORDINARY)))
+        await fox.load(write_plugin("ordinary.lua", ORDINARY))
         assert await fox.call("ordinary", "patterns") == {
             "title": "The Title",
             "titles": 3000,
