@@ -10,7 +10,6 @@ import threading
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -26,13 +25,14 @@ from engine.permissions import PermissionGate
 from engine.plugin import Plugin, PluginInfo
 from engine.report import PerformanceReport, performance_report
 from engine.runtimes.native import discover_installed
+from engine.search_result import SearchResult
 from engine.state import carry_state
 from engine.ui import UIHooks
 from script_api.context import HostServices
 from script_api.host.http import HttpClient
 from script_api.host.storage import Storage
 from script_api.player import NullPlayer, Player
-from script_api.types import Lyrics, Playlist, Song, songs_from_plugin
+from script_api.types import Lyrics, Song
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +41,6 @@ MAX_EVENTS_IN_FLIGHT = 256
 """Per plugin: events it emitted that handlers have not finished; with the payload cap, at most 16 MB held."""
 
 Listener = Callable[[dict[str, Any]], Any]
-
-
-@dataclass
-class SearchResult:
-    """Merged items in provider order, and what went wrong per plugin (never raised)."""
-
-    items: list[Any] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        items = [item.to_dict() if hasattr(item, "to_dict") else item for item in self.items]
-        return {"items": items, "errors": dict(self.errors)}
 
 
 class Engine:
@@ -402,11 +390,8 @@ class Engine:
         for plugin, answer in zip(providers, answers, strict=True):
             if isinstance(answer, BaseException):
                 result.errors[plugin.id] = f"{answer.__class__.__name__}: {answer}"
-                continue
-            try:
-                result.items.extend(_normalise(answer, type, plugin.id)[:limit])
-            except ValueError as exc:
-                result.errors[plugin.id] = f"PluginError: search() returned {exc}"
+            else:
+                result.add(answer, type, plugin.id, limit)
         return result
 
     async def lyrics(self, song: Mapping[str, Any], *, timeout: float | None = None) -> Lyrics | None:
@@ -504,17 +489,6 @@ class Engine:
 def _kept_off(current: Plugin | None) -> bool | None:
     """A disabled plugin's new version stays disabled; otherwise `plugin_configs` decides."""
     return False if current is not None and current.state == "disabled" else None
-
-
-def _normalise(answer: Any, kind: str, source: str) -> list[Any]:
-    if kind == "song":
-        return songs_from_plugin(answer, source=source, path="search()")
-    items = answer.get("items", []) if isinstance(answer, dict) else answer
-    if not isinstance(items, list):
-        raise ValueError(f"search(): expected a list of {kind}s, got {type(items).__name__}")
-    if kind == "playlist":
-        return [Playlist.from_plugin(item, path=f"search()[{i}]") for i, item in enumerate(items)]
-    return [{**item, "source": source} if isinstance(item, dict) else item for item in items]
 
 
 __all__ = ["Engine", "SearchResult", "Song"]
