@@ -29,9 +29,9 @@ import wasmtime
 from benchmarks.common import Figure, per_call_ns, quiet_gc
 from engine import Engine
 from engine.config import Config
-from engine.loader import limits_for
-from engine.manifest import read_plugin
-from engine.permissions import PermissionGate
+from engine.gate.permissions import PermissionGate
+from engine.loading.manifest import read_plugin
+from engine.loading.pipeline import limits_for
 from engine.runtimes import wasm
 from engine.runtimes.base import Instance
 from script_api.context import PluginContext

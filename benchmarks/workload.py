@@ -12,9 +12,9 @@ import lupa.lua54 as lupa
 import quickjs
 
 from engine.config import Config
-from engine.loader import limits_for
-from engine.manifest import read_plugin
-from engine.permissions import PermissionGate
+from engine.gate.permissions import PermissionGate
+from engine.loading.manifest import read_plugin
+from engine.loading.pipeline import limits_for
 from engine.runtimes.base import Instance
 from script_api.context import PluginContext
 

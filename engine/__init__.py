@@ -1,5 +1,6 @@
 """foxplug: a plugin engine for terminal music players. `from engine import Engine` to embed it."""
 
+from engine._version import __version__
 from engine.config import Config
 from engine.engine import Engine, SearchResult
 from engine.errors import (
@@ -16,11 +17,11 @@ from engine.errors import (
     PluginTimeout,
     ResourceLimitExceeded,
 )
-from engine.plugin import PluginInfo
-from engine.report import PerformanceReport
+from engine.monitoring.report import PerformanceReport
+from engine.players.null import NullPlayer
+from engine.running.plugin import PluginInfo
 from engine.sync import SyncEngine
 
-__version__ = "0.1.0"
 __all__ = [
     "Config",
     "ConfigError",
@@ -29,6 +30,7 @@ __all__ = [
     "FoxplugError",
     "IncompatiblePlatform",
     "ManifestError",
+    "NullPlayer",
     "PerformanceReport",
     "PermissionDenied",
     "PluginCrashed",
@@ -40,4 +42,5 @@ __all__ = [
     "ResourceLimitExceeded",
     "SearchResult",
     "SyncEngine",
+    "__version__",
 ]

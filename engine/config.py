@@ -9,15 +9,24 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from engine.breaker import BreakerSettings
 from engine.errors import ConfigError
-from engine.permissions import PERMISSIONS, Policy
-from engine.resources import data_dir
+from engine.gate.permissions import PERMISSIONS, Policy
+from engine.schemas import YamlDoc, YamlSyntaxError, data_dir, dotted, problems
 from engine.units import parse_duration, parse_size
-from engine.validation import problems
-from engine.yamldoc import YamlDoc, YamlSyntaxError, dotted
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerSettings:
+    """`security.breaker` in the config."""
+
+    failures: int = 5
+    """Consecutive failed calls that trip the breaker."""
+    cooldown: float = 30.0
+    """Seconds a tripped plugin is refused before one trial call is let through."""
+    max_trips: int = 3
+    """The trip that reaches this count disables the plugin until it is reloaded."""
 
 
 @dataclass(frozen=True, slots=True)

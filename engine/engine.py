@@ -3,44 +3,38 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
-import json
 import logging
-import threading
 import time
-from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable, Mapping
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from engine.admin import AdminEndpoint, AdminServer
-from engine.alerts import AlertEvaluator
 from engine.config import Config, default_config_path
-from engine.errors import FoxplugError, PluginError, PluginNotFound, PluginSuspended, ResourceLimitExceeded
-from engine.hot_reload import PluginWatcher
-from engine.loader import LoadEnv, Version, discover, fingerprint, load_plugin
-from engine.metrics import Metrics, sample_memory
-from engine.permissions import PermissionGate
-from engine.plugin import Plugin, PluginInfo
-from engine.report import PerformanceReport, performance_report
+from engine.errors import DependencyError, FoxplugError, PluginError, PluginNotFound
+from engine.events import EventBus, Listener
+from engine.fanout import SearchResult, ask
+from engine.gate.permissions import PermissionGate
+from engine.loading.discover import discover, fingerprint
+from engine.loading.pipeline import LoadEnv, load_plugin
+from engine.loading.reload import PluginWatcher, carry_state
+from engine.monitoring.alerts import AlertEvaluator
+from engine.monitoring.metrics import Metrics, sample_memory
+from engine.monitoring.report import PerformanceReport, performance_report
+from engine.players.null import NullPlayer
+from engine.running.plugin import Plugin, PluginInfo
+from engine.running.state import IDLE, PluginState
+from engine.running.version import PluginVersion
 from engine.runtimes.native import discover_installed
-from engine.search_result import SearchResult
-from engine.state import carry_state
 from engine.ui import UIHooks
-from script_api.context import HostServices
 from script_api.host.http import HttpClient
+from script_api.host.services import HostServices
 from script_api.host.storage import Storage
-from script_api.player import NullPlayer, Player
+from script_api.player import Player
 from script_api.types import Lyrics, Song
 
 log = logging.getLogger(__name__)
-
-MAX_EVENT_PAYLOAD = 64 << 10
-MAX_EVENTS_IN_FLIGHT = 256
-"""Per plugin: events it emitted that handlers have not finished; with the payload cap, at most 16 MB held."""
-
-Listener = Callable[[dict[str, Any]], Any]
 
 
 class Engine:
@@ -57,24 +51,22 @@ class Engine:
         self.player: Player = player or NullPlayer()
         self._grants = tuple(grants)
         self._plugins: dict[str, Plugin] = {}
-        self._listeners: dict[str, list[Listener]] = defaultdict(list)
         self._services: HostServices | None = None
         self._env: LoadEnv | None = None
         self._background: set[asyncio.Task[Any]] = set()
-        self._events_in_flight: Counter[str] = Counter()
-        self._events_lock = threading.Lock()
-        self._history: dict[str, deque[Version]] = {}
+        self._closers: list[Callable[[], Awaitable[None]]] = []
+        self.events = EventBus(self._ordered, self._spawn)
+        self._history: dict[str, deque[PluginVersion]] = {}
         self._path_locks: dict[Path, asyncio.Lock] = {}
         self._watcher: PluginWatcher | None = None
         self.load_errors: dict[str, FoxplugError] = {}
         """Plugins from the configured directories that failed to load, by path."""
-        self.ui = UIHooks(self)
+        self.ui = UIHooks(self._ordered, self._get)
         self.metrics = Metrics(self._ordered)
         """Per-plugin call metrics, exported through the engine's own registry (`metrics.registry`)."""
         self.on("plugin_reloaded", lambda event: self.metrics.count_reload(event["id"], "ok"))
         self.on("reload_failed", lambda event: self.metrics.count_reload(event["id"], "failed"))
         self.on("plugin_unloaded", lambda event: self.metrics.forget(event["id"]))
-        self._admin: AdminServer | None = None
         self._alerts: AlertEvaluator | None = None
 
     @classmethod
@@ -108,7 +100,7 @@ class Engine:
             notify=lambda plugin, text, level: later(
                 self._publish, "notify", {"plugin": plugin, "text": text, "level": level}
             ),
-            emit=partial(self._queue_event, later),
+            emit=partial(self.events.queue, later),
         )
         monitoring = self.config.monitoring
         self._env = LoadEnv(
@@ -117,6 +109,7 @@ class Engine:
             PermissionGate(self.config.policy),
             self._grants,
             self.metrics if monitoring.enabled else None,
+            loaded=_Versions(self._plugins),
         )
         if monitoring.enabled and monitoring.alert_thresholds.watched():
             self._alerts = AlertEvaluator(monitoring, self._ordered, self._publish)
@@ -132,21 +125,40 @@ class Engine:
         With `installed`, also the plugins of installed distributions (entry points in `foxplug.plugins`).
         """
         paths = [path for directory in directories for path in discover(Path(directory))]
+        env = await self._load_env()
         if installed:
-            paths += await asyncio.to_thread(discover_installed)
+            env.installed.clear()
+            env.installed.update(await asyncio.to_thread(discover_installed))
+            paths += sorted(env.installed)
         limit = asyncio.Semaphore(self.config.max_concurrent_loads)
+        waiting: dict[Path, DependencyError] = {}
 
         async def one(path: Path) -> PluginInfo | None:
             async with limit:
                 try:
                     return await self.load(path)
+                except DependencyError as error:  # its dependency may be loading beside it: try again below
+                    waiting[path] = error
                 except FoxplugError as error:
-                    self.load_errors[str(path)] = error
-                    log.error("%s: %s", type(error).__name__, error)
-                    self._publish("load_failed", {"path": str(path), "error": error.to_dict()})
-                    return None
+                    self._load_failed(path, error)
+                return None
 
-        return [info for info in await asyncio.gather(*map(one, paths)) if info is not None]
+        loaded = [info for info in await asyncio.gather(*map(one, paths)) if info is not None]
+        while waiting:  # dependencies first: each round loads those whose dependencies the last one brought
+            retry, failed = list(waiting), dict(waiting)
+            waiting.clear()
+            again = [info for info in await asyncio.gather(*map(one, retry)) if info is not None]
+            loaded += again
+            if not again:
+                for path, error in failed.items():
+                    self._load_failed(path, waiting.pop(path, error))
+                break
+        return loaded
+
+    def _load_failed(self, path: Path, error: FoxplugError) -> None:
+        self.load_errors[str(path)] = error
+        log.error("%s: %s", type(error).__name__, error)
+        self._publish("load_failed", {"path": str(path), "error": error.to_dict()})
 
     async def load(self, path: str | Path, *, config: dict[str, Any] | None = None) -> PluginInfo:
         """Load one plugin file or folder; `config` overrides `plugin_configs.<id>.config`.
@@ -156,10 +168,10 @@ class Engine:
         plugin = await load_plugin(Path(path).resolve(), await self._load_env(), config=config)
         return await self._install(plugin, time.perf_counter())
 
-    async def attach(self, version: Version) -> PluginInfo:
+    async def attach(self, version: PluginVersion) -> PluginInfo:
         """Run the pipeline for a plugin that did not come from disk: one that connected itself over WebSocket
-        (engine.ws_plugins), whose handshake gave its manifest."""
-        plugin = await load_plugin(version[0].path, await self._load_env(), version=version)
+        (engine.admin.connect), whose handshake gave its manifest."""
+        plugin = await load_plugin(version.manifest.path, await self._load_env(), version=version)
         return await self._install(plugin, time.perf_counter())
 
     async def _load_env(self) -> LoadEnv:
@@ -267,7 +279,7 @@ class Engine:
     async def stop_plugin(self, plugin_id: str) -> PluginInfo:
         """Run the plugin's `stop()` and free its runtime; it stays listed and its calls fail fast until started."""
         plugin = self._get(plugin_id)
-        if plugin.state not in ("stopped", "disabled"):
+        if plugin.state not in IDLE:
             await plugin.close()
             self._publish("plugin_stopped", {"id": plugin_id})
         return plugin.info
@@ -275,27 +287,27 @@ class Engine:
     async def start_plugin(self, plugin_id: str) -> PluginInfo:
         """Run a stopped (or failed) plugin again, from the version it had; a disabled one needs `enable`."""
         plugin = self._get(plugin_id)
-        if plugin.state == "disabled":
+        if plugin.state == PluginState.DISABLED:
             raise PluginError(
                 f"plugin `{plugin_id}` is disabled", plugin=plugin_id, hint="enable it, which also starts it"
             )
-        if plugin.state not in ("stopped", "failed"):
+        if plugin.state not in (PluginState.STOPPED, PluginState.FAILED):
             return plugin.info
         return await self._revive(plugin, "plugin_started")
 
     async def disable(self, plugin_id: str) -> PluginInfo:
         """Stop a plugin and keep it off, across reloads of its file: its calls fail fast ("plugin `x` is disabled")."""
         plugin = self._get(plugin_id)
-        if plugin.state != "disabled":
+        if plugin.state != PluginState.DISABLED:
             await plugin.close()
-            plugin.state = "disabled"
+            plugin.state = PluginState.DISABLED
             self._publish("plugin_disabled", {"id": plugin_id, "state": "disabled", "reason": "disabled by the host"})
         return plugin.info
 
     async def enable(self, plugin_id: str) -> PluginInfo:
         """Run a disabled plugin (also one the config disables), from the version it had."""
         plugin = self._get(plugin_id)
-        if plugin.state != "disabled":
+        if plugin.state != PluginState.DISABLED:
             return plugin.info
         return await self._revive(plugin, "plugin_enabled")
 
@@ -327,18 +339,15 @@ class Engine:
         await sample_memory(self._ordered())
         return self.metrics.render()
 
-    async def serve_admin(self, listen: tuple[str, int] | None = None) -> AdminEndpoint:
-        """Start the admin HTTP server (`/metrics`, `/api/v1/plugins...`) on `monitoring.listen` (port 0: any free
-        one); returns where it listens and its token. It stops with the engine."""
-        if self._admin is None:
-            self._admin = AdminServer(self, self.config.monitoring.token)
-        return await self._admin.start(*(listen or self.config.monitoring.listen))
+    def on_close(self, close: Callable[[], Awaitable[None]]) -> None:
+        """Have `close()` also await this first (servers standing above the engine, such as the admin API)."""
+        self._closers.append(close)
 
     async def close(self) -> None:
         """Stop every plugin (running `stop()`), then the shared services."""
-        if self._admin is not None:
-            await self._admin.close()
-            self._admin = None
+        closers, self._closers = self._closers, []
+        for close in reversed(closers):
+            await close()
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
@@ -381,87 +390,42 @@ class Engine:
         self, query: str, *, type: str = "song", limit: int = 20, timeout: float | None = None
     ) -> SearchResult:
         """Ask every `search` provider at once; a slow or failing one costs only its own entry in `errors`."""
-        providers = self._ordered("search")
-        options = {"type": type, "limit": limit}
-        answers = await asyncio.gather(
-            *(p.call("search", (query, options), timeout) for p in providers), return_exceptions=True
-        )
         result = SearchResult()
-        for plugin, answer in zip(providers, answers, strict=True):
-            if isinstance(answer, BaseException):
-                result.errors[plugin.id] = f"{answer.__class__.__name__}: {answer}"
+        for reply in await ask(
+            self._ordered("search"), "search", (query, {"type": type, "limit": limit}), timeout=timeout
+        ):
+            if reply.error is not None:
+                result.errors[reply.plugin.id] = f"{reply.error.__class__.__name__}: {reply.error}"
             else:
-                result.add(answer, type, plugin.id, limit)
+                result.add(reply.value, type, reply.plugin.id, limit)
         return result
 
     async def lyrics(self, song: Mapping[str, Any], *, timeout: float | None = None) -> Lyrics | None:
         """The first `lyrics` provider, by priority, that answers with lyrics."""
-        for plugin in self._ordered("lyrics"):
-            try:
-                answer = await plugin.call("get_lyrics", (dict(song),), timeout)
-                if answer:
-                    return Lyrics.from_plugin(answer, path="get_lyrics()")
-            except (FoxplugError, ValueError) as error:
-                log.warning("lyrics from %s failed: %s", plugin.id, error, extra={"plugin": plugin.id})
-        return None
+
+        def parsed(answer: Any) -> Lyrics | None:
+            return Lyrics.from_plugin(answer, path="get_lyrics()") if answer else None
+
+        replies = await ask(
+            self._ordered("lyrics"), "get_lyrics", (dict(song),), first_result=True, accept=parsed, timeout=timeout
+        )
+        for reply in replies:
+            if isinstance(reply.error, FoxplugError | ValueError):
+                log.warning(
+                    "lyrics from %s failed: %s", reply.plugin.id, reply.error, extra={"plugin": reply.plugin.id}
+                )
+            elif reply.error is not None:
+                raise reply.error
+        last = replies[-1] if replies else None
+        return last.value if last is not None and last.error is None else None
 
     async def emit(self, event: str, payload: Any = None) -> None:
         """Deliver an event to every plugin's `on_<event>` and to host listeners; does not wait for plugins."""
-        self._deliver(event, payload, None)
-
-    def _queue_event(self, later: Callable[..., None], sender: str, event: str, payload: Any) -> None:
-        """On the sender's thread (`fox.events.emit`): queue an event, within bounds.
-
-        An undelivered event holds its payload and handlers may be slow, so an emit loop could otherwise fill
-        the host's memory however small the plugin's own memory limit.
-        """
-        size = len(json.dumps(payload))
-        if size > MAX_EVENT_PAYLOAD:
-            raise ResourceLimitExceeded(
-                f"plugin `{sender}` emitted `{event}` with a {size}-byte payload; events carry at most "
-                f"{MAX_EVENT_PAYLOAD} bytes",
-                plugin=sender,
-                hint="keep bulk data in fox.storage and send its key",
-            )
-        with self._events_lock:
-            if self._events_in_flight[sender] >= MAX_EVENTS_IN_FLIGHT:
-                raise ResourceLimitExceeded(
-                    f"plugin `{sender}` has {MAX_EVENTS_IN_FLIGHT} events that handlers have not finished",
-                    plugin=sender,
-                    hint="emit less often, or wait until they catch up",
-                )
-            self._events_in_flight[sender] += 1
-        later(self._deliver, event, payload, sender)
-
-    def _deliver(self, event: str, payload: Any, sender: str | None) -> None:
-        handler = f"on_{event}"
-        handling = [
-            self._handle(plugin, handler, payload)
-            for plugin in self._ordered()
-            if plugin.id != sender and plugin.instance is not None and handler in plugin.instance.exports()
-        ]
-        self._spawn(self._handle_all(handling, sender))
-        self._publish(event, {"plugin": sender, "payload": payload} if sender else {"payload": payload})
-
-    async def _handle_all(self, handling: list[Any], sender: str | None) -> None:
-        try:
-            await asyncio.gather(*handling)
-        finally:
-            if sender is not None:
-                with self._events_lock:
-                    self._events_in_flight[sender] -= 1
+        self.events.deliver(event, payload)
 
     def _breaker_event(self, plugin: Plugin, event: str, payload: dict[str, Any]) -> None:
         if self._plugins.get(plugin.id) is plugin:  # an old version winding down after a reload speaks for nobody
             self._publish(event, payload)
-
-    async def _handle(self, plugin: Plugin, handler: str, payload: Any) -> None:
-        try:
-            await plugin.call(handler, (payload,))
-        except PluginSuspended as error:  # its breaker already said so, once
-            log.debug("%s.%s skipped: %s", plugin.id, handler, error, extra={"plugin": plugin.id})
-        except FoxplugError as error:
-            log.warning("%s.%s failed: %s", plugin.id, handler, error, extra={"plugin": plugin.id})
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -473,22 +437,31 @@ class Engine:
 
         Returns a function that unsubscribes. Async callbacks are scheduled, sync ones called in place.
         """
-        self._listeners[event].append(callback)
-        return lambda: self._listeners[event].remove(callback)
+        return self.events.on(event, callback)
 
     def _publish(self, event: str, payload: dict[str, Any]) -> None:
-        for callback in list(self._listeners.get(event, ())):
-            try:
-                result = callback(payload)
-                if inspect.isawaitable(result):
-                    self._spawn(result)
-            except Exception:
-                log.exception("listener for %s failed", event)
+        self.events.publish(event, payload)
 
 
 def _kept_off(current: Plugin | None) -> bool | None:
     """A disabled plugin's new version stays disabled; otherwise `plugin_configs` decides."""
-    return False if current is not None and current.state == "disabled" else None
+    return False if current is not None and current.state == PluginState.DISABLED else None
+
+
+class _Versions(Mapping[str, str]):
+    """The running plugins' versions by id, as the pipeline's dependencies step reads them (a live view)."""
+
+    def __init__(self, plugins: Mapping[str, Plugin]) -> None:
+        self._plugins = plugins
+
+    def __getitem__(self, plugin_id: str) -> str:
+        return self._plugins[plugin_id].manifest.version
+
+    def __iter__(self) -> Any:
+        return iter(self._plugins)
+
+    def __len__(self) -> int:
+        return len(self._plugins)
 
 
 __all__ = ["Engine", "SearchResult", "Song"]

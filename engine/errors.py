@@ -46,6 +46,20 @@ class FoxplugError(Exception):
                 data[key] = value
         return data
 
+    def wire_data(self) -> dict[str, object]:
+        """The `data` of a JSON-RPC error object carrying this error (docs/protocol.md): its class and address."""
+        data: dict[str, object] = {"type": type(self).__name__}
+        for key in ("file", "line", "field", "hint", "traceback"):
+            if (value := getattr(self, key)) is not None:
+                data[key] = value
+        return data
+
+
+def error_class(name: object) -> type[FoxplugError] | None:
+    """The error class a peer named (an admin answer, a JSON-RPC error's `data.type`), or None when the name
+    is not one of ours: a peer can never make the host raise anything else."""
+    return _CLASSES.get(str(name))
+
 
 class ConfigError(FoxplugError):
     """The engine configuration is invalid (names the YAML path)."""
@@ -84,7 +98,7 @@ class IncompatiblePlatform(FoxplugError):
 
     def __init__(self, message: str, *, skipped: tuple[object, ...] = (), **address: object) -> None:
         self.skipped = skipped
-        """Every candidate implementation and why it was not used (`engine.compat.Skip`)."""
+        """Every candidate implementation and why it was not used (`engine.loading.compat.Skip`)."""
         super().__init__(message, **address)  # type: ignore[arg-type]
 
 
@@ -95,3 +109,10 @@ class PluginNotFound(FoxplugError):
 class PluginSuspended(FoxplugError):
     """A plugin's circuit breaker is open after repeated failures: refused at once until its cooldown ends,
     or until it is reloaded."""
+
+
+def _family(cls: type[FoxplugError]) -> list[type[FoxplugError]]:
+    return [cls, *(sub for child in cls.__subclasses__() for sub in _family(child))]
+
+
+_CLASSES = {cls.__name__: cls for cls in _family(FoxplugError)}

@@ -1,7 +1,7 @@
 """THE API plugins see as `fox.*`, defined once as data.
 
 Every runtime builds its `fox` object from `HOST_FUNCTIONS`, and every call goes through
-`engine.dispatch.dispatch`, which applies the permission gate. Editor stubs are generated from this table.
+`engine.gate.dispatch.dispatch`, which applies the permission gate. Editor stubs are generated from this table.
 """
 
 from __future__ import annotations

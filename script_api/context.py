@@ -10,20 +10,16 @@ from collections import Counter
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from engine.errors import PluginTimeout
-
-if TYPE_CHECKING:
-    from script_api.host.http import HttpClient
-    from script_api.host.storage import Storage
-    from script_api.player import Player
+from script_api.player import Player
 
 T = TypeVar("T")
 
 
 class Authorizer(Protocol):
-    """The permission gate, seen from script_api (it lives in engine.permissions)."""
+    """The permission gate, seen from script_api (it lives in engine.gate.permissions)."""
 
     def check(self, ctx: PluginContext, permission: str, scope: Any, call: str) -> None: ...
 
@@ -34,27 +30,33 @@ class Authorizer(Protocol):
         ...
 
 
-@dataclass
-class HostServices:
-    """Shared by every plugin of one engine; each method is safe to call from plugin threads."""
+class StorageService(Protocol):
+    """Per-plugin key-value storage (script_api.host.storage.Storage)."""
+
+    def get(self, plugin_id: str, key: str, default: Any = None) -> Any: ...
+    def set(self, plugin_id: str, key: str, value: Any) -> None: ...
+    def delete(self, plugin_id: str, key: str) -> bool: ...
+    def keys(self, plugin_id: str, prefix: str = "") -> list[str]: ...
+
+
+class HttpService(Protocol):
+    """The gated HTTP client (script_api.host.http.HttpClient)."""
+
+    def fetch(self, ctx: PluginContext, method: str, target: Any, opts: dict[str, Any]) -> Coroutine[Any, Any, Any]: ...
+
+
+class Services(Protocol):
+    """What host functions reach through a plugin's context; script_api.host.services.HostServices is the one the
+    engine builds. A protocol, so the context sits below the modules that implement the services."""
 
     loop: asyncio.AbstractEventLoop
-    storage: Storage
+    storage: StorageService
     player: Player
-    http: HttpClient
-    notify: Callable[[str, str, str], None]
-    """notify(plugin_id, text, level) — reaches the embedding host's `notify` listeners."""
-    emit: Callable[[str, str, Any], None]
-    """emit(plugin_id, event, payload) — delivered to other plugins' `on_<event>` and host listeners."""
+    http: HttpService
 
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
-        """Run async I/O on the engine's loop and wait for it from a plugin thread."""
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        try:
-            return future.result(timeout=timeout)
-        except TimeoutError:
-            future.cancel()
-            raise
+    def notify(self, plugin_id: str, text: str, level: str) -> None: ...
+    def emit(self, plugin_id: str, event: str, payload: Any) -> None: ...
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float) -> T: ...
 
 
 @dataclass
@@ -67,12 +69,15 @@ class PluginContext:
     config: dict[str, Any]
     grants: Any
     gate: Authorizer
-    services: HostServices
+    services: Services
     deadline: float = math.inf
     budget: float = 0.0
     """Seconds the current call was given (its deadline minus its start, as the caller set it)."""
     host_calls: Counter[str] = field(default_factory=Counter)
     denied: int = 0
+    route: Callable[[PluginContext, str, tuple[Any, ...]], Any] | None = None
+    """Where this plugin's `fox.*` calls go; None: the engine's one dispatch (the gate). A worker process
+    (`isolation: process`) sets a forwarder to its host, where the gate is."""
 
     @property
     def logger(self) -> logging.Logger:

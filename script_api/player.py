@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -24,83 +21,3 @@ class Player(Protocol):
     def set_volume(self, volume: int) -> None: ...
     def next(self) -> None: ...
     def previous(self) -> None: ...
-
-
-@dataclass
-class NullPlayer:
-    """A player with no audio: a queue, a volume and a clock, so plugins and tests see consistent state."""
-
-    queue: list[dict[str, Any]] = field(default_factory=list)
-    clock: Any = time.monotonic
-    _index: int = -1
-    _state: str = "stopped"
-    _volume: int = 80
-    _offset_ms: int = 0
-    _started_at: float | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def state(self) -> str:
-        return self._state
-
-    def position(self) -> int:
-        with self._lock:
-            if self._started_at is None:
-                return self._offset_ms
-            return self._offset_ms + int((self.clock() - self._started_at) * 1000)
-
-    def volume(self) -> int:
-        return self._volume
-
-    def current(self) -> dict[str, Any] | None:
-        with self._lock:
-            return self.queue[self._index] if 0 <= self._index < len(self.queue) else None
-
-    def play(self, song: dict[str, Any] | None = None) -> None:
-        with self._lock:
-            if song is not None:
-                self.queue.append(song)
-                self._index = len(self.queue) - 1
-            elif self._index < 0 and self.queue:
-                self._index = 0
-            self._start(0)
-
-    def pause(self) -> None:
-        with self._lock:
-            if self._state == "playing":
-                self._offset_ms += int((self.clock() - self._started_at) * 1000)
-                self._started_at = None
-                self._state = "paused"
-
-    def resume(self) -> None:
-        with self._lock:
-            if self._state == "paused":
-                self._started_at = self.clock()
-                self._state = "playing"
-
-    def stop(self) -> None:
-        with self._lock:
-            self._state, self._offset_ms, self._started_at = "stopped", 0, None
-
-    def seek(self, position_ms: int) -> None:
-        with self._lock:
-            self._offset_ms = max(0, int(position_ms))
-            if self._started_at is not None:
-                self._started_at = self.clock()
-
-    def set_volume(self, volume: int) -> None:
-        self._volume = max(0, min(100, int(volume)))
-
-    def next(self) -> None:
-        self._step(1)
-
-    def previous(self) -> None:
-        self._step(-1)
-
-    def _step(self, delta: int) -> None:
-        with self._lock:
-            if self.queue:
-                self._index = (self._index + delta) % len(self.queue)
-                self._start(0)
-
-    def _start(self, offset_ms: int) -> None:
-        self._state, self._offset_ms, self._started_at = "playing", offset_ms, self.clock()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.permissions import PERMISSIONS
+from engine.gate.permissions import PERMISSIONS
 from script_api import types as data_types
 from script_api.api import HOST_FUNCTIONS, HOST_VALUES, HostFunction, HostValue, Param, namespaces
 from script_api.capabilities import LIFECYCLE, PLUGIN_FUNCTIONS, REQUIRED

@@ -370,8 +370,8 @@ class Lyrics:
         lines_path = _at(path, "lines")
         lines = _list(obj.get("lines") or [], lines_path)
         if not lines:
-            # Imported here: script_api.lrc builds LyricLines, so it imports this module.
-            from script_api.lrc import parse_lrc
+            # Imported here: script_api.lyrics builds LyricLines, so it imports this module.
+            from script_api.lyrics import parse_lrc
 
             lrc = _str(obj.get("lrc"), _at(path, "lrc"))
             return cls(lrc=lrc, translation=translation, lines=parse_lrc(lrc, translation))

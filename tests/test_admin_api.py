@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 
 from engine import Engine, PluginError
+from engine.admin import serve_admin
 
 TOKEN = "s3cret-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -68,7 +69,7 @@ async def admin(engine_config, write_plugin, monkeypatch: pytest.MonkeyPatch) ->
         monitoring={"listen": "127.0.0.1:0", "token": "${FOXPLUG_TEST_ADMIN_TOKEN}"},
     )
     async with Engine(config) as fox, aiohttp.ClientSession() as session:
-        endpoint = await fox.serve_admin()
+        endpoint = await serve_admin(fox)
         assert endpoint.host == "127.0.0.1" and endpoint.port > 0 and not endpoint.generated_token
         yield Admin(fox, endpoint.url, session)
 
@@ -204,9 +205,9 @@ async def test_call_probes_a_plugin_with_a_json_array_of_arguments(admin: Admin)
 
 async def test_without_a_configured_token_one_is_generated(engine_config, tmp_path: Path) -> None:
     async with Engine(engine_config(monitoring={"listen": "127.0.0.1:0"})) as fox:
-        endpoint = await fox.serve_admin()
+        endpoint = await serve_admin(fox)
         other = Engine(engine_config(monitoring={"listen": "127.0.0.1:0"}, storage=str(tmp_path / "b.sqlite3")))
         async with other:
-            assert (await other.serve_admin()).token != endpoint.token
+            assert (await serve_admin(other)).token != endpoint.token
 
     assert endpoint.generated_token and len(endpoint.token) >= 24

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from engine import Engine, PluginError
-from engine.alerts import severity
+from engine.monitoring.alerts import severity
 
 INTERVAL = 0.3
 FLAKY_LUA = """

@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 
-from engine import Engine, PluginError
+from engine import Engine, NullPlayer, PluginError
 from engine.engine import SearchResult
-from script_api.player import NullPlayer
 from script_api.types import Album, Artist, LyricLine, Playlist, Song
 
 REPO = Path(__file__).resolve().parent.parent

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from engine import Engine, IncompatiblePlatform, ManifestError, PermissionDenied, PluginError
-from engine.platform_info import detect
+from engine.loading.platform_info import detect
 
 REPO = Path(__file__).resolve().parent.parent
 TRI = REPO / "plugins_lua" / "lyrics-tri"

@@ -78,7 +78,7 @@ def workers() -> list[int]:
             cmdline = (entry / "cmdline").read_bytes()
         except (OSError, ValueError):
             continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid() and b"engine/worker.py" in cmdline:
+        if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid() and b"engine/runtimes/process/worker.py" in cmdline:
             found.append(int(entry.name))
     return found
 

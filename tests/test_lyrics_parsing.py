@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from script_api.lrc import parse_lrc
+from script_api.lyrics import parse_lrc
 from script_api.types import LyricLine, LyricWord
 
 

@@ -15,6 +15,7 @@ from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from engine import Engine, FoxplugError, PluginError, PluginTimeout
+from engine.admin import serve_admin
 
 TUNES_LUA = """
 --[[---
@@ -86,7 +87,7 @@ async def fox(engine_config, write_plugin) -> AsyncIterator[Engine]:
 
 
 async def scrape(fox: Engine) -> str:
-    endpoint = await fox.serve_admin()
+    endpoint = await serve_admin(fox)
     async with aiohttp.ClientSession() as session, session.get(f"{endpoint.url}/metrics") as response:
         assert response.status == 200
         assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")

@@ -13,7 +13,8 @@ import pytest
 from aiohttp.test_utils import make_mocked_request
 
 from engine import Engine, PermissionDenied
-from engine.ws_plugins import PluginEndpoint
+from engine.admin import serve_admin
+from engine.admin.connect import PluginEndpoint
 
 TOKEN = "t0ken-for-the-plugin-endpoint"
 MANIFEST = {
@@ -76,7 +77,7 @@ class RemotePlugin:
 async def served(engine_config: Callable[..., dict[str, Any]]) -> AsyncIterator[tuple[Engine, str]]:
     config = engine_config(hot_reload={"enabled": False}, security={"plugin_connect": {"token": TOKEN}})
     async with Engine(config) as fox:
-        endpoint = await fox.serve_admin(("127.0.0.1", 0))
+        endpoint = await serve_admin(fox, ("127.0.0.1", 0))
         yield fox, f"{endpoint.url}/plugin/connect"
 
 
@@ -151,7 +152,7 @@ async def test_a_manifest_the_policy_refuses_is_answered_and_closed(
     )
     greedy = {**MANIFEST, "permissions": {"player.control": True}}
     async with Engine(config) as fox:
-        endpoint = await fox.serve_admin(("127.0.0.1", 0))
+        endpoint = await serve_admin(fox, ("127.0.0.1", 0))
         async with aiohttp.ClientSession() as session:
             remote, serving = await connected(f"{endpoint.url}/plugin/connect", session, greedy)
             await asyncio.wait_for(serving, 5)
@@ -177,7 +178,7 @@ async def test_a_plugin_without_the_token_is_refused(served: tuple[Engine, str],
 
 async def test_without_a_configured_token_the_endpoint_is_off(engine_config: Callable[..., dict[str, Any]]) -> None:
     async with Engine(engine_config(hot_reload={"enabled": False})) as fox:
-        endpoint = await fox.serve_admin(("127.0.0.1", 0))
+        endpoint = await serve_admin(fox, ("127.0.0.1", 0))
         async with aiohttp.ClientSession() as session, session.get(f"{endpoint.url}/plugin/connect") as response:
             body = await response.json()
 

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.runtimes import js, lua, native, process, python, wasm
+from engine.runtimes import js, lua, native, wasm
 from engine.runtimes.base import Backend
+from engine.runtimes.process import backend as process
+from engine.runtimes.python import backend as python
 
 BACKENDS: dict[str, Backend] = {
     b.name: b for b in (lua.BACKEND, js.BACKEND, python.BACKEND, native.BACKEND, wasm.BACKEND, process.BACKEND)
 }
 """Order matters for `.py`: restricted Python unless a manifest says `runtime: native`."""
+
+INSTALLED = native.BACKEND
+"""What runs plugins that installed distributions declare (entry points in `foxplug.plugins`)."""
 
 
 def backend_for_extension(suffix: str) -> Backend | None:

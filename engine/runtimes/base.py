@@ -7,12 +7,13 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Any, Protocol
 
-from engine.dispatch import dispatch
 from engine.errors import FoxplugError, PluginError, PluginNotFound, PluginTimeout, ResourceLimitExceeded
-from engine.marshal import Junk, Oversize, to_plain
+from engine.gate.dispatch import dispatch
+from engine.runtimes.marshal import Junk, Oversize, to_plain
 from script_api.context import PluginContext
 
 _LOCATION = re.compile(r"^[^:\s]+:\d+:\s*")
@@ -37,6 +38,8 @@ class Source:
     text: str
     data: bytes = b""
     """The file's bytes, for backends that load binaries (native libraries, wasm); `text` is empty then."""
+    entry_point: EntryPoint | None = None
+    """The installed distribution's entry point it was discovered through (then always native Python)."""
 
     @property
     def label(self) -> str:
@@ -64,6 +67,18 @@ class Backend:
     binary: tuple[str, ...] = ()
     """Extensions of entries that are binaries (read into `Source.data`): never one-file plugins, as a
     binary has no front matter; they need a folder with a plugin.yaml."""
+    family: str = ""
+    """The word `compatibility.prefer` uses for it (`script` for lua, js, python); empty: its name."""
+    isolatable: bool = False
+    """`isolation: process` can run it in the engine's worker process."""
+    package_entry: bool = False
+    """Its entry may be a folder (a Python package) rather than a file."""
+    manifest_is_source: bool = False
+    """The plugin is its plugin.yaml (a program to start, a service to reach): no entry file of its own."""
+    needs_one_of: tuple[str, ...] = ()
+    """Manifest fields of which it needs at least one (a process plugin: `command`)."""
+    needs_hint: str = ""
+    """An example of those fields, for the error when none is there."""
 
 
 class HostLink:
@@ -73,13 +88,12 @@ class HostLink:
     so the caller sees `PermissionDenied`, not a generic script error that merely mentions it.
     """
 
-    __slots__ = ("ctx", "raised", "started")
-
-    route: Callable[[PluginContext, str, tuple[Any, ...]], Any] = staticmethod(dispatch)
-    """Where host calls go: `engine.dispatch.dispatch`; in a worker process (engine/worker.py), back to its host."""
+    __slots__ = ("ctx", "raised", "route", "started")
 
     def __init__(self, ctx: PluginContext) -> None:
         self.ctx = ctx
+        self.route: Callable[[PluginContext, str, tuple[Any, ...]], Any] = ctx.route or dispatch
+        """Where host calls go: the gate's dispatch; in a worker process (isolation), back to its host."""
         self.raised: FoxplugError | None = None
         self.started = 0.0
 

@@ -11,8 +11,8 @@ from typing import Any
 import quickjs
 
 from engine.errors import FoxplugError, PluginError
-from engine.marshal import Junk, Oversize, check_unicode, from_json
 from engine.runtimes.base import Backend, HostLink, Limits, Source
+from engine.runtimes.marshal import Junk, Oversize, check_unicode, from_json
 from script_api.api import host_values, namespaces
 from script_api.context import PluginContext
 
@@ -209,4 +209,6 @@ BACKEND = Backend(
     extensions=(".js", ".mjs", ".cjs"),
     front_matter=re.compile(r"\A(?:#![^\n]*\n)?\s*/\*---[ \t]*\n(?P<yaml>.*?)\n---[ \t]*\*/", re.S),
     create=JsInstance,
+    family="script",
+    isolatable=True,
 )

@@ -11,8 +11,8 @@ from typing import Any
 import lupa.lua54 as lupa
 
 from engine.errors import FoxplugError, PluginError
-from engine.marshal import MAX_DEPTH, Budget, Junk, check_key, check_scalar, to_plain
 from engine.runtimes.base import Backend, HostLink, Limits, Source
+from engine.runtimes.marshal import MAX_DEPTH, Budget, Junk, check_key, check_scalar, to_plain
 from script_api.api import host_values, namespaces
 from script_api.context import PluginContext
 
@@ -185,4 +185,6 @@ BACKEND = Backend(
     extensions=(".lua",),
     front_matter=re.compile(r"\A(?:#![^\n]*\n)?\s*--\[(=*)\[---[ \t]*\n(?P<yaml>.*?)\n---[ \t]*\]\1\]", re.S),
     create=LuaInstance,
+    family="script",
+    isolatable=True,
 )

@@ -34,13 +34,12 @@ from typing import Any
 from engine.errors import FoxplugError, PluginError
 from engine.runtimes.abi import AbiInstance
 from engine.runtimes.base import Backend, HostLink, Limits, Source
-from engine.runtimes.pyfox import build_fox
+from engine.runtimes.python.fox import build_fox
 from script_api.context import PluginContext
 
 ENTRY_POINT_GROUP = "foxplug.plugins"
 LIBRARY_SUFFIXES = (".so", ".dylib", ".dll")
 
-_installed: dict[Path, EntryPoint] = {}
 _serial = itertools.count(1)
 
 
@@ -67,21 +66,14 @@ def _module_path(module: str) -> Path | None:
     return folder.resolve()
 
 
-def discover_installed() -> list[Path]:
-    """Installed plugins (entry points in `foxplug.plugins`), as the paths the loader reads them from."""
-    global _installed
+def discover_installed() -> dict[Path, EntryPoint]:
+    """Installed plugins (entry points in `foxplug.plugins`), by the path the loader reads each from."""
     found = {}
     for entry_point in entry_points(group=ENTRY_POINT_GROUP):
         path = _module_path(entry_point.module)
         if path is not None:
             found[path] = entry_point
-    _installed = found  # swapped whole: a reload reading it meanwhile sees the old table or the new
-    return sorted(found)
-
-
-def installed_entry_point(path: Path) -> EntryPoint | None:
-    """The entry point behind `path`, if discovery found one there."""
-    return _installed.get(path)
+    return found
 
 
 # -- native Python ------------------------------------------------------------------------------------------
@@ -135,7 +127,7 @@ class NativeModule:
         self._module_name: str | None = None
         fox = build_fox(self._link, limits)
         self._link.begin(time.monotonic() + limits.timeout)
-        entry_point = installed_entry_point(source.path)
+        entry_point = source.entry_point
         try:
             if entry_point is not None:
                 target = entry_point.load()  # imported once per process, like any installed package
@@ -300,4 +292,5 @@ BACKEND = Backend(
     front_matter=re.compile(r'\A(?:#![^\n]*\n)?\s*(?P<q>"""|\'\'\')---[ \t]*\n(?P<yaml>.*?)\n---[ \t]*(?P=q)', re.S),
     create=create,
     binary=LIBRARY_SUFFIXES,
+    package_entry=True,
 )

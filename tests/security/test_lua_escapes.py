@@ -19,8 +19,7 @@ from typing import Any
 import lupa.lua54 as lupa
 import pytest
 
-from engine import Engine, PermissionDenied, PluginError, PluginTimeout, ResourceLimitExceeded
-from script_api.player import NullPlayer
+from engine import Engine, NullPlayer, PermissionDenied, PluginError, PluginTimeout, ResourceLimitExceeded
 from tests.security.conftest import Sandbox, assert_contained, hostile_engine, print_figures, sandbox_config
 
 pytestmark = pytest.mark.usefixtures("rss_budget")

@@ -22,9 +22,9 @@ from aiohttp import web
 
 from engine import Engine, PermissionDenied, PluginError, ResourceLimitExceeded
 from engine.config import Config
-from engine.dispatch import dispatch
 from engine.errors import ConfigError
-from engine.permissions import Grants, PermissionGate, Policy
+from engine.gate.dispatch import dispatch
+from engine.gate.permissions import Grants, PermissionGate, Policy
 from script_api.context import PluginContext
 from script_api.host.http import CheckedResolver, HttpClient, Target, parse_target
 

@@ -824,7 +824,7 @@ def test_the_hostile_source_is_valid_restricted_python() -> None:
     """Guard for this file itself: a typo in HOSTILE would make every case pass for the wrong reason."""
     from RestrictedPython import compile_restricted_exec
 
-    from engine.runtimes.python import TickingTransformer
+    from engine.runtimes.python.backend import TickingTransformer
 
     result = compile_restricted_exec(textwrap.dedent(HOSTILE), filename="hostile.py", policy=TickingTransformer)
     assert result.errors == ()

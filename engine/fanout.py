@@ -1,0 +1,83 @@
+"""The one ask-many loop (as pluggy's `_multicall`): ask plugins the same function, all at once, or one at a
+time by priority until the first accepted answer (`first_result`). Search, lyrics, `ui.*` and events use it;
+what differs is a flag and what they do with the replies. Also the merged answer of a fan-out search.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.running.plugin import Plugin
+from script_api.types import Playlist, songs_from_plugin
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One plugin's answer, or the exception its call raised (never both)."""
+
+    plugin: Plugin
+    value: Any = None
+    error: Exception | None = None
+
+
+async def ask(
+    plugins: Sequence[Plugin],
+    function: str,
+    args: tuple[Any, ...] = (),
+    *,
+    first_result: bool = False,
+    accept: Callable[[Any], Any] | None = None,
+    timeout: float | None = None,
+) -> list[Reply]:
+    """Every plugin's reply, in the order given. `accept` turns an answer into the value kept (None: no answer;
+    ValueError: the plugin's error). With `first_result`, plugins are asked in turn and asking stops at the
+    first that answers; the replies up to it are returned, the answer last."""
+
+    async def one(plugin: Plugin) -> Reply:
+        try:
+            value = await plugin.call(function, args, timeout)
+            return Reply(plugin, accept(value) if accept is not None else value)
+        except Exception as error:  # a plugin's failure is its reply; cancellation passes through
+            return Reply(plugin, error=error)
+
+    if not first_result:
+        return list(await asyncio.gather(*map(one, plugins)))
+    replies = []
+    for plugin in plugins:
+        replies.append(reply := await one(plugin))
+        if reply.error is None and reply.value:
+            break
+    return replies
+
+
+@dataclass
+class SearchResult:
+    """Merged items in provider order, and what went wrong per plugin (never raised)."""
+
+    items: list[Any] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def add(self, answer: Any, kind: str, source: str, limit: int) -> None:
+        """One source's answer; junk is recorded as that source's error rather than raised."""
+        try:
+            self.items.extend(_normalise(answer, kind, source)[:limit])
+        except ValueError as exc:
+            self.errors[source] = f"PluginError: search() returned {exc}"
+
+    def to_dict(self) -> dict[str, Any]:
+        items = [item.to_dict() if hasattr(item, "to_dict") else item for item in self.items]
+        return {"items": items, "errors": dict(self.errors)}
+
+
+def _normalise(answer: Any, kind: str, source: str) -> list[Any]:
+    if kind == "song":
+        return songs_from_plugin(answer, source=source, path="search()")
+    items = answer.get("items", []) if isinstance(answer, dict) else answer
+    if not isinstance(items, list):
+        raise ValueError(f"search(): expected a list of {kind}s, got {type(items).__name__}")
+    if kind == "playlist":
+        return [Playlist.from_plugin(item, path=f"search()[{i}]") for i, item in enumerate(items)]
+    return [{**item, "source": source} if isinstance(item, dict) else item for item in items]

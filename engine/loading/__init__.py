@@ -1,0 +1,1 @@
+"""The load pipeline: discover → manifest → compatibility → dependencies → pipeline; hot reload beside it."""

@@ -1,0 +1,1 @@
+"""What the engine measures of its plugins: metrics and their exposition, reports, alerts."""

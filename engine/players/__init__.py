@@ -1,0 +1,1 @@
+"""Playback backends that implement the Player protocol (script_api.player)."""

@@ -1,0 +1,1 @@
+"""Running plugins: a version (manifest, source, fingerprint), its actor thread, its breaker, stuck-call watch."""

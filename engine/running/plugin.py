@@ -1,0 +1,254 @@
+"""A running plugin: its manifest, its actor, its runtime instance, and calls into it within its limits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from functools import partial
+from typing import Any, Protocol
+
+from engine.config import BreakerSettings
+from engine.errors import FoxplugError, PluginCrashed, PluginError, PluginTimeout, ResourceLimitExceeded
+from engine.running.actor import Actor
+from engine.running.breaker import PLUGIN_STATES, Breaker
+from engine.running.state import PluginState
+from engine.running.stuck import stuck_calls
+from engine.running.version import Choice, PluginVersion, Skip
+from engine.runtimes.base import Instance, Limits
+from script_api.context import PluginContext
+
+log = logging.getLogger(__name__)
+
+STUCK_GRACE = 1.0
+"""Past deadline + this, the caller gets PluginTimeout even if the runtime is stuck in native code."""
+
+_IDLE_HINTS = {
+    PluginState.DISABLED: "enable it (POST /api/v1/plugins/{id}/enable) or set plugin_configs.{id}.enabled: true "
+    "in the config",
+    PluginState.STOPPED: "start it (POST /api/v1/plugins/{id}/start)",
+}
+"""What brings a plugin in an IDLE state back."""
+
+
+class CallTimer(Protocol):
+    def end(self, started: float, failure: str | None) -> None:
+        """The call that `begin` announced is over (`failure`: its error class name, or None)."""
+
+
+class CallRecorder(Protocol):
+    """Where a plugin records its calls (monitoring's per-plugin metrics implement it)."""
+
+    def begin(self, method: str) -> CallTimer: ...
+
+    def track(self, actor: Actor, host_calls: Counter[str]) -> None:
+        """A version's actor thread and host-call counter, read for CPU time and host-API calls."""
+
+
+def run_start_hooks(instance: Instance, config: dict[str, Any], timeout: float) -> None:
+    """`init(config)` then `start()`, each within the plugin's timeout: on a first start and after a restart."""
+    exports = instance.exports()
+    for hook, args in (("init", (config,)), ("start", ())):
+        if hook in exports:
+            instance.call(hook, args, time.monotonic() + timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class PluginInfo:
+    """What the host (and `foxplug list --json`) sees of a plugin."""
+
+    id: str
+    version: str
+    runtime: str
+    state: PluginState
+    provides: tuple[str, ...]
+    permissions: dict[str, Any]
+    path: str
+    name: str
+    description: str
+    priority: int
+    exports: tuple[str, ...]
+    memory: int | None
+    calls: int
+    errors: int
+    last_error: str | None
+    breaker: dict[str, Any]
+    """Circuit breaker: state (closed, open, half_open, tripped), failures, trips, until, reason."""
+    implementation: str | None = None
+    """The implementation that runs (`native`, `wasm`, `lua`...); None until it started."""
+    skipped: tuple[Skip, ...] = ()
+    """Every other candidate implementation and why it was not used."""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["provides"], data["exports"] = list(self.provides), list(self.exports)
+        data["skipped"] = [skip.to_dict() for skip in self.skipped]
+        return data
+
+
+class Plugin:
+    """One version of a plugin on its actor; the pipeline (engine.loading.pipeline) builds it and `starts` it."""
+
+    def __init__(
+        self,
+        version: PluginVersion,
+        ctx: PluginContext,
+        limits: Limits,
+        priority: int,
+        actor: Actor,
+        metrics: CallRecorder | None = None,
+        breaker: BreakerSettings | None = None,
+    ) -> None:
+        self.version = version
+        self.manifest, self.source, self.digest = version.manifest, version.source, version.digest
+        self.ctx = ctx
+        self.limits = limits
+        self.priority = priority
+        self.actor = actor
+        self.instance: Instance | None = None
+        self.provides: tuple[str, ...] = ()
+        self.choice: Choice | None = None
+        """Which implementation runs and why the others do not (set once it started)."""
+        self.state = PluginState.LOADING
+        self.stats: Counter[str] = Counter()
+        self.last_error: str | None = None
+        self.memory: int | None = None
+        """Bytes the runtime last reported; sampled on its own thread (`measure`), never read across threads."""
+        self.metrics = metrics
+        """Shared with the other versions of this plugin id; None when monitoring is off."""
+        self.breaker = Breaker(self.manifest.id, breaker or BreakerSettings())
+        if metrics is not None:
+            metrics.track(actor, ctx.host_calls)
+
+    @property
+    def id(self) -> str:
+        return self.manifest.id
+
+    def started(self, instance: Instance, provides: tuple[str, ...], choice: Choice) -> None:
+        """On the actor thread: the pipeline created `instance` and ran its start hooks."""
+        self.instance, self.provides, self.choice = instance, provides, choice
+        self.state = PluginState.RUNNING
+        self.memory = instance.memory_used()
+
+    async def measure(self) -> int | None:
+        """Sample the runtime's memory on its actor thread."""
+        if self.instance is not None:
+            self.memory = await self.actor.run(lambda: self.instance.memory_used() if self.instance else None)
+        return self.memory
+
+    def _invoke(self, method: str, args: tuple[Any, ...], deadline: float, budget: float) -> Any:
+        instance = self.instance
+        if instance is None:
+            raise PluginCrashed(f"plugin `{self.id}` is not running ({self.state}): {self.last_error}", plugin=self.id)
+        self.ctx.budget = budget  # what a timeout message quotes, however long the call waited in the mailbox
+        try:
+            return instance.call(method, args, deadline)
+        except (PluginTimeout, ResourceLimitExceeded):
+            if not getattr(instance, "restarts_itself", False):  # a process plugin's supervisor starts a new one
+                self._replace(instance)
+            raise
+
+    def _replace(self, instance: Instance) -> None:
+        """A runaway call may leave the runtime in any state: continue with a fresh instance."""
+        instance.close()
+        self.instance = None
+        assert self.choice is not None
+        try:
+            fresh = self.choice.create(self.choice.source, self.ctx, self.limits)
+            try:
+                run_start_hooks(fresh, self.ctx.config, self.limits.timeout)
+            except BaseException:
+                fresh.close()
+                raise
+            self.started(fresh, self.provides, self.choice)
+        except FoxplugError as error:
+            self.state, self.last_error = PluginState.FAILED, str(error)
+            log.error("plugin %s could not restart: %s", self.id, error, extra={"plugin": self.id})
+
+    async def call(self, method: str, args: tuple[Any, ...], timeout: float | None = None) -> Any:
+        if self.state in _IDLE_HINTS:  # it has no running actor to ask: fail now rather than at the deadline
+            raise PluginError(
+                f"plugin `{self.id}` is {self.state}", plugin=self.id, hint=_IDLE_HINTS[self.state].format(id=self.id)
+            )
+        ticket = self.breaker.admit(method)  # PluginSuspended, at once, while the breaker is open
+        timeout = self.limits.timeout if timeout is None else timeout
+        started = time.monotonic()
+        future = self.actor.run(self._invoke, method, args, started + timeout, timeout)
+        sweeper = stuck_calls()
+        sweeper.watch(future, started + timeout + STUCK_GRACE, partial(self._abandon, future, method, timeout))
+        self.stats["calls"] += 1
+        stats = self.metrics.begin(method) if self.metrics is not None else None
+        failure = None
+        try:
+            return await future
+        except FoxplugError as error:
+            failure = type(error).__name__
+            self.stats["errors"] += 1
+            self.last_error = str(error)
+            raise
+        except BaseException as error:  # cancelled by the caller, or a runtime's own failure
+            failure = type(error).__name__
+            raise
+        finally:
+            sweeper.forget(future)
+            self.breaker.record(ticket, future)
+            if stats is not None:
+                stats.end(started, failure)
+
+    def _abandon(self, future: asyncio.Future[Any], method: str, timeout: float) -> None:
+        if not future.done():
+            future.set_exception(
+                PluginTimeout(
+                    f"plugin `{self.id}` ({self.manifest.path}) did not return from {method}() within its "
+                    f"{timeout:g} s deadline; its runtime is stuck in native code",
+                    plugin=self.id,
+                    hint="use `isolation: process` for plugins that can stall inside one native call",
+                )
+            )
+
+    async def close(self) -> None:
+        """Run `stop()` if it exists, free the runtime and end the actor's thread."""
+        if self.instance is not None and "stop" in self.instance.exports():
+            try:
+                await self.call("stop", ())
+            except FoxplugError as error:
+                log.warning("plugin %s failed in stop(): %s", self.id, error, extra={"plugin": self.id})
+        self.state = PluginState.STOPPED
+        if self.actor.alive:
+            self.actor.run(self._close_instance)
+            await asyncio.get_running_loop().run_in_executor(None, self.actor.stop)
+        await self.ctx.services.http.release(self.ctx)
+
+    def _close_instance(self) -> None:
+        if self.instance is not None:
+            self.instance.close()
+            self.instance = None
+
+    @property
+    def info(self) -> PluginInfo:
+        instance = self.instance
+        disabled = getattr(instance, "disabled", None)  # why a process plugin's supervisor gave up on it
+        return PluginInfo(
+            id=self.id,
+            version=self.manifest.version,
+            runtime=self.choice.implementation if self.choice else self.manifest.runtime,
+            state=(PluginState.DISABLED if disabled else PLUGIN_STATES.get(self.breaker.state, self.state))
+            if self.state == PluginState.RUNNING
+            else self.state,
+            provides=self.provides,
+            permissions=self.ctx.grants.to_dict(),
+            path=str(self.manifest.path),
+            name=self.manifest.name or self.id,
+            description=self.manifest.description,
+            priority=self.priority,
+            exports=tuple(sorted(instance.exports())) if instance else (),
+            memory=self.memory,
+            calls=self.stats["calls"],
+            errors=self.stats["errors"],
+            last_error=disabled or self.last_error,
+            breaker=self.breaker.snapshot(),
+            implementation=self.choice.implementation if self.choice else None,
+            skipped=self.choice.skipped if self.choice else (),
+        )
