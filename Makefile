@@ -25,6 +25,7 @@ run: $(STAMP) plugins
 test: $(STAMP) plugins
 	$(VENV)/bin/ruff check engine script_api tests benchmarks
 	$(VENV)/bin/ruff format --check engine script_api tests benchmarks
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -n 2
 
 bench: $(STAMP) plugins

@@ -1,8 +1,16 @@
-"""foxplug: a plugin engine for terminal music players. `from engine import Engine` to embed it."""
+"""foxplug: a plugin engine for terminal music players. `from engine import Engine` to embed it.
+
+The face only re-exports. The error classes load with it; the rest loads on first use, so that a module deep
+in the engine can import `engine.errors` without running the whole engine first, and `foxplug --help` starts
+without importing it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from engine._version import __version__
-from engine.config import Config
-from engine.engine import Engine, SearchResult
 from engine.errors import (
     ConfigError,
     DependencyError,
@@ -17,10 +25,35 @@ from engine.errors import (
     PluginTimeout,
     ResourceLimitExceeded,
 )
-from engine.monitoring.report import PerformanceReport
-from engine.players.null import NullPlayer
-from engine.running.plugin import PluginInfo
-from engine.sync import SyncEngine
+
+if TYPE_CHECKING:
+    from engine.config import Config
+    from engine.engine import Engine
+    from engine.fanout import SearchResult
+    from engine.monitoring.report import PerformanceReport
+    from engine.players.null import NullPlayer
+    from engine.running.plugin import PluginInfo
+    from engine.sync import SyncEngine
+
+_LAZY = {
+    "Config": "engine.config",
+    "Engine": "engine.engine",
+    "SearchResult": "engine.fanout",
+    "PerformanceReport": "engine.monitoring.report",
+    "NullPlayer": "engine.players.null",
+    "PluginInfo": "engine.running.plugin",
+    "SyncEngine": "engine.sync",
+}
+"""Name -> the module that defines it."""
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Config",

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ConfigError
-from engine.gate.permissions import PERMISSIONS, Policy
+from engine.gate.permissions import Policy
 from engine.schemas import YamlDoc, YamlSyntaxError, data_dir, dotted, problems
 from engine.units import parse_duration, parse_size
+from script_api.api import PERMISSIONS
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 

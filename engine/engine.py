@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import Config, default_config_path
-from engine.errors import DependencyError, FoxplugError, PluginError, PluginNotFound
+from engine.errors import FoxplugError, PluginError, PluginNotFound
 from engine.events import EventBus, Listener
 from engine.fanout import SearchResult, ask
 from engine.gate.permissions import PermissionGate
+from engine.loading.dependencies import LoadedVersions, in_dependency_order
 from engine.loading.discover import discover, fingerprint
 from engine.loading.pipeline import LoadEnv, load_plugin
 from engine.loading.reload import PluginWatcher, carry_state
@@ -31,8 +32,9 @@ from engine.ui import UIHooks
 from script_api.host.http import HttpClient
 from script_api.host.services import HostServices
 from script_api.host.storage import Storage
+from script_api.lyrics import Lyrics
 from script_api.player import Player
-from script_api.types import Lyrics, Song
+from script_api.types import Song
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +111,7 @@ class Engine:
             PermissionGate(self.config.policy),
             self._grants,
             self.metrics if monitoring.enabled else None,
-            loaded=_Versions(self._plugins),
+            loaded=LoadedVersions(self._plugins),
         )
         if monitoring.enabled and monitoring.alert_thresholds.watched():
             self._alerts = AlertEvaluator(monitoring, self._ordered, self._publish)
@@ -131,28 +133,14 @@ class Engine:
             env.installed.update(await asyncio.to_thread(discover_installed))
             paths += sorted(env.installed)
         limit = asyncio.Semaphore(self.config.max_concurrent_loads)
-        waiting: dict[Path, DependencyError] = {}
 
-        async def one(path: Path) -> PluginInfo | None:
+        async def one(path: Path) -> PluginInfo:
             async with limit:
-                try:
-                    return await self.load(path)
-                except DependencyError as error:  # its dependency may be loading beside it: try again below
-                    waiting[path] = error
-                except FoxplugError as error:
-                    self._load_failed(path, error)
-                return None
+                return await self.load(path)
 
-        loaded = [info for info in await asyncio.gather(*map(one, paths)) if info is not None]
-        while waiting:  # dependencies first: each round loads those whose dependencies the last one brought
-            retry, failed = list(waiting), dict(waiting)
-            waiting.clear()
-            again = [info for info in await asyncio.gather(*map(one, retry)) if info is not None]
-            loaded += again
-            if not again:
-                for path, error in failed.items():
-                    self._load_failed(path, waiting.pop(path, error))
-                break
+        loaded, failed = await in_dependency_order(paths, one)
+        for path, error in failed.items():
+            self._load_failed(path, error)
         return loaded
 
     def _load_failed(self, path: Path, error: FoxplugError) -> None:
@@ -446,22 +434,6 @@ class Engine:
 def _kept_off(current: Plugin | None) -> bool | None:
     """A disabled plugin's new version stays disabled; otherwise `plugin_configs` decides."""
     return False if current is not None and current.state == PluginState.DISABLED else None
-
-
-class _Versions(Mapping[str, str]):
-    """The running plugins' versions by id, as the pipeline's dependencies step reads them (a live view)."""
-
-    def __init__(self, plugins: Mapping[str, Plugin]) -> None:
-        self._plugins = plugins
-
-    def __getitem__(self, plugin_id: str) -> str:
-        return self._plugins[plugin_id].manifest.version
-
-    def __iter__(self) -> Any:
-        return iter(self._plugins)
-
-    def __len__(self) -> int:
-        return len(self._plugins)
 
 
 __all__ = ["Engine", "SearchResult", "Song"]

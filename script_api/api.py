@@ -24,6 +24,18 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+PERMISSIONS = (
+    "network",
+    "storage",
+    "player.read",
+    "player.control",
+    "ui.notify",
+    "events.emit",
+    "plugins.call",
+)
+"""Every permission a manifest can ask for and a policy can allow; each host function needs one or none."""
+
+
 @dataclass(frozen=True, slots=True)
 class Param:
     name: str

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Any, Self
 
-from script_api.types import LyricLine, LyricWord
+from script_api.fields import as_list, as_number, as_object, as_str, at, opt_int, opt_str
 
 # mm:ss[.f|.ff|.fff] or mm:ss:ff; seconds must be below 60 so "[00:75]" is not a timestamp.
 _STAMP = r"(\d+):([0-5]?\d)(?:[.:](\d{1,3}))?"
@@ -133,3 +134,92 @@ def _merge_translation(lines: list[LyricLine], translation: str) -> list[LyricLi
         if distance <= _TRANSLATION_TOLERANCE_MS and (target not in best or distance < best[target][0]):
             best[target] = (distance, translated.text)
     return [replace(line, translation=best[i][1]) if i in best else line for i, line in enumerate(lines)]
+
+
+@dataclass(frozen=True, slots=True)
+class LyricWord:
+    """One karaoke-timed word from enhanced LRC; ``text`` keeps its spacing so words join into the line."""
+
+    time_ms: int
+    duration_ms: int
+    text: str
+
+    @classmethod
+    def from_plugin(cls, data: Any, *, path: str = "") -> Self:
+        obj = as_object(data, path)
+        return cls(
+            time_ms=round(as_number(obj.get("time_ms"), at(path, "time_ms"))),
+            duration_ms=opt_int(obj.get("duration_ms"), at(path, "duration_ms")) or 0,
+            text=as_str(obj.get("text"), at(path, "text")),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"time_ms": self.time_ms, "duration_ms": self.duration_ms, "text": self.text}
+
+
+@dataclass(frozen=True, slots=True)
+class LyricLine:
+    """One timed lyric line; ``words`` is empty unless the source had word timings."""
+
+    time_ms: int
+    text: str
+    translation: str | None = None
+    words: tuple[LyricWord, ...] = ()
+
+    @classmethod
+    def from_plugin(cls, data: Any, *, path: str = "") -> Self:
+        obj = as_object(data, path)
+        words_path = at(path, "words")
+        words = as_list(obj.get("words") or [], words_path)
+        return cls(
+            time_ms=round(as_number(obj.get("time_ms"), at(path, "time_ms"))),
+            text=as_str(obj.get("text"), at(path, "text")),
+            translation=opt_str(obj.get("translation"), at(path, "translation")),
+            words=tuple(LyricWord.from_plugin(word, path=f"{words_path}[{i}]") for i, word in enumerate(words)),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "time_ms": self.time_ms,
+            "text": self.text,
+            "translation": self.translation,
+            "words": [word.to_dict() for word in self.words],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Lyrics:
+    """Lyrics of a song: the raw LRC (kept for export) and its parsed, time-sorted lines."""
+
+    lrc: str
+    translation: str | None = None
+    lines: tuple[LyricLine, ...] = ()
+
+    @classmethod
+    def from_plugin(cls, data: Any, *, path: str = "") -> Self:
+        """Accept a bare LRC string or ``{"lrc", "translation", "lines"}``.
+
+        Lines the plugin supplies are validated and used as they are; otherwise they are parsed
+        from ``lrc``, with ``translation`` (an LRC too) merged in.
+        """
+        if isinstance(data, str):
+            data = {"lrc": data}
+        obj = as_object(data, path, "a string or an object")
+        translation = opt_str(obj.get("translation"), at(path, "translation"))
+        lines_path = at(path, "lines")
+        lines = as_list(obj.get("lines") or [], lines_path)
+        if not lines:
+            lrc = as_str(obj.get("lrc"), at(path, "lrc"))
+            return cls(lrc=lrc, translation=translation, lines=parse_lrc(lrc, translation))
+        return cls(
+            lrc=as_str(obj.get("lrc") or "", at(path, "lrc")),
+            translation=translation,
+            lines=tuple(LyricLine.from_plugin(line, path=f"{lines_path}[{i}]") for i, line in enumerate(lines)),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lrc": self.lrc,
+            "translation": self.translation,
+            "lines": [line.to_dict() for line in self.lines],
+        }

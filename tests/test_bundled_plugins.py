@@ -12,7 +12,8 @@ import pytest
 
 from engine import Engine, NullPlayer, PluginError
 from engine.engine import SearchResult
-from script_api.types import Album, Artist, LyricLine, Playlist, Song
+from script_api.lyrics import LyricLine
+from script_api.types import Album, Artist, Playlist, Song
 
 REPO = Path(__file__).resolve().parent.parent
 BUNDLED = [REPO / "plugins_lua", REPO / "plugins_js", REPO / "plugins_py"]

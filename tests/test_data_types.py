@@ -8,16 +8,8 @@ from typing import Any
 
 import pytest
 
-from script_api.types import (
-    Album,
-    Artist,
-    LyricLine,
-    Lyrics,
-    LyricWord,
-    Playlist,
-    Song,
-    songs_from_plugin,
-)
+from script_api.lyrics import LyricLine, Lyrics, LyricWord
+from script_api.types import Album, Artist, Playlist, Song, songs_from_plugin
 
 
 def test_a_search_result_from_a_json_api_becomes_clean_songs() -> None:

@@ -13,7 +13,7 @@ from aiohttp import web
 from yarl import URL
 
 from engine import Engine, PermissionDenied
-from script_api.types import LyricLine
+from script_api.lyrics import LyricLine
 
 LRCLIB = Path(__file__).resolve().parent.parent / "plugins_js" / "lrclib.js"
 

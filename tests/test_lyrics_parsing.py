@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from script_api.lyrics import parse_lrc
-from script_api.types import LyricLine, LyricWord
+from script_api.lyrics import LyricLine, LyricWord, parse_lrc
 
 
 def timeline(lines: tuple[LyricLine, ...]) -> list[tuple[int, str]]:

@@ -13,7 +13,8 @@ from aiohttp import web
 from yarl import URL
 
 from engine import ConfigError, Engine, PermissionDenied
-from script_api.types import Album, Artist, LyricLine, Song
+from script_api.lyrics import LyricLine
+from script_api.types import Album, Artist, Song
 
 NETEASE = Path(__file__).resolve().parent.parent / "plugins_lua" / "netease.lua"
 

@@ -30,8 +30,8 @@ from engine import (
     PluginTimeout,
     ResourceLimitExceeded,
 )
-from engine.runtimes.process import supervisor as supervision
 from engine.cli.console import plugins_table
+from engine.runtimes.process import supervisor as supervision
 
 REPO = Path(__file__).resolve().parent.parent
 METRONOME = REPO / "plugins_py" / "metronome"

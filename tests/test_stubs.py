@@ -11,7 +11,7 @@ import pytest
 
 from engine import Engine
 from script_api import stubs
-from script_api.api import HOST_FUNCTIONS
+from script_api.api import HOST_FUNCTIONS, HOST_VALUES
 from script_api.capabilities import LIFECYCLE, PLUGIN_FUNCTIONS, REQUIRED
 
 REPO = Path(__file__).resolve().parent.parent
@@ -84,7 +84,7 @@ def test_python_stub_parses_and_declares_every_function_on_the_fox_global() -> N
         method = groups.get(group, {}).get(leaf)
         assert isinstance(method, ast.FunctionDef), name
         assert [a.arg for a in method.args.args] == ["self", *(stubs.PYTHON.name(p.name) for p in fn.params)], name
-    for value in stubs.HOST_VALUES.values():
+    for value in HOST_VALUES.values():
         group, _, leaf = value.name.rpartition(".")
         assert leaf in groups[group], value.name
 
@@ -119,7 +119,7 @@ def test_api_reference_lists_every_function_permission_capability_and_data_type(
         row = next((line for line in text.splitlines() if line.startswith(f"| `fox.{name}(")), None)
         assert row is not None, name
         assert (f"`{fn.permission}`" if fn.permission else "—") in row, name
-    for value in stubs.HOST_VALUES.values():
+    for value in HOST_VALUES.values():
         assert f"`fox.{value.name}`" in text
     for capability in REQUIRED:
         assert f"| `{capability}` |" in text
@@ -171,7 +171,7 @@ PROBES = {"lua": ("probe.lua", _lua_probe), "js": ("probe.js", _js_probe), "pyth
 @pytest.mark.parametrize("language", sorted(PROBES))
 async def test_the_fox_object_each_runtime_builds_matches_the_stubs(language: str, write_plugin, engine_config) -> None:
     filename, probe = PROBES[language]
-    path = write_plugin(filename, probe(list(HOST_FUNCTIONS), list(stubs.HOST_VALUES)))
+    path = write_plugin(filename, probe(list(HOST_FUNCTIONS), list(HOST_VALUES)))
     async with Engine(engine_config()) as engine:
         info = await engine.load(path, config={"greeting": "hi"})
         shape = await engine.call(info.id, "shape")

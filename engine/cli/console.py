@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from engine.engine import Engine
 from engine.errors import FoxplugError
 from engine.running.plugin import PluginInfo
-from script_api.types import Lyrics
+from script_api.lyrics import Lyrics
 
 HELP = """\
 search QUERY            search every source plugin

@@ -4,23 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.errors import ConfigError, PermissionDenied
 from engine.gate.hosts import IPAddress, host_pattern, matches_any, special_kind
-
-if TYPE_CHECKING:
-    from script_api.host.http import Target
-
-PERMISSIONS = (
-    "network",
-    "storage",
-    "player.read",
-    "player.control",
-    "ui.notify",
-    "events.emit",
-    "plugins.call",
-)
+from script_api.api import PERMISSIONS
+from script_api.host.http import Target
 
 
 @dataclass(frozen=True, slots=True)

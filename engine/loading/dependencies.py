@@ -4,11 +4,17 @@ plugin whose dependency is missing never runs code."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from pathlib import Path
+from typing import TypeVar
 
-from engine.errors import DependencyError
+from engine.errors import DependencyError, FoxplugError
 from engine.loading.semver import satisfies
+from engine.running.plugin import Plugin
 from engine.running.version import Manifest
+
+T = TypeVar("T")
 
 
 def check_dependencies(manifest: Manifest, loaded: Mapping[str, str]) -> None:
@@ -35,3 +41,47 @@ def check_dependencies(manifest: Manifest, loaded: Mapping[str, str]) -> None:
                 **where,
                 hint=f"use a version of `{dependency}` inside {wanted}, or widen the range",
             )
+
+
+async def in_dependency_order(
+    paths: list[Path], load: Callable[[Path], Awaitable[T]]
+) -> tuple[list[T], dict[Path, FoxplugError]]:
+    """Load plugins concurrently; those refused for a dependency that was loading beside them are tried again
+    each round until a round brings nothing new (what is left: missing dependencies, bad ranges, cycles)."""
+    loaded: list[T] = []
+    failed: dict[Path, FoxplugError] = {}
+    waiting = list(paths)
+    while waiting:
+        results = await asyncio.gather(*map(load, waiting), return_exceptions=True)
+        progress = False
+        retry: list[Path] = []
+        for path, result in zip(waiting, results, strict=True):
+            if isinstance(result, DependencyError):
+                retry.append(path)
+                failed[path] = result
+            elif isinstance(result, FoxplugError):
+                failed[path] = result
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                loaded.append(result)
+                failed.pop(path, None)
+                progress = True
+        waiting = retry if progress else []
+    return loaded, failed
+
+
+class LoadedVersions(Mapping[str, str]):
+    """The running plugins' versions by id, as the dependencies step reads them (a live view of the engine's)."""
+
+    def __init__(self, plugins: Mapping[str, Plugin]) -> None:
+        self._plugins = plugins
+
+    def __getitem__(self, plugin_id: str) -> str:
+        return self._plugins[plugin_id].manifest.version
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._plugins)
+
+    def __len__(self) -> int:
+        return len(self._plugins)

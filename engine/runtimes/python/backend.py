@@ -23,10 +23,9 @@ from RestrictedPython.Guards import full_write_guard, guarded_iter_unpack_sequen
 
 from engine.errors import FoxplugError, PluginError, ResourceLimitExceeded
 from engine.runtimes.base import Backend, HostLink, Limits, Source
-from engine.runtimes.marshal import Junk, to_plain
+from engine.runtimes.python.fox import build_fox
 from engine.runtimes.python.guards import DeadlineExceeded, Guards, SizeRefused
 from engine.runtimes.python.modules import MODULES, ModuleView
-from script_api.api import namespaces
 from script_api.context import PluginContext
 
 _GUARDED_OPS = {ast.Add: "+", ast.Mult: "*", ast.Pow: "**", ast.LShift: "<<", ast.Mod: "%", ast.Div: "/", ast.FloorDiv: "//"}  # fmt: skip
@@ -98,7 +97,7 @@ class PythonInstance:
             "_apply_": lambda f, *args, **kwargs: f(*args, **kwargs),
             "_print_": self._printer,
             "_tick_": guards.tick,
-            "fox": self._fox(),
+            "fox": build_fox(self._link, limits),
         }
         self._run(lambda: exec(result.code, self._globals), "<load>", time.monotonic() + limits.timeout)
         self._functions = {
@@ -117,25 +116,6 @@ class PythonInstance:
         if name not in self._modules:
             self._modules[name] = ModuleView(**MODULES[name](self._guards))
         return self._modules[name]
-
-    def _fox(self) -> types.SimpleNamespace:
-        def function(name: str) -> Any:
-            def call(*args: Any) -> Any:
-                try:
-                    plain = tuple(to_plain(a, self._limits.max_result) for a in args)
-                except Junk as junk:
-                    raise PluginError(f"fox.{name}: {junk.where('argument')}", plugin=self._ctx.plugin_id) from None
-                return self._link(name, plain)
-
-            call.__name__ = name
-            return call
-
-        groups = {
-            group: types.SimpleNamespace(**{leaf: function(f"{group}.{leaf}") for leaf in leaves})
-            for group, leaves in namespaces().items()
-        }
-        groups["plugin"].id, groups["plugin"].version = self._ctx.plugin_id, self._ctx.version
-        return types.SimpleNamespace(config=to_plain(self._ctx.config, 1 << 30), **groups)
 
     def _printer(self, _getattr_: Any = None) -> Any:
         link, text = self._link, self._guards.text

@@ -5,10 +5,9 @@ a backtracking regex) would freeze the host's event loop too: a deadline noticed
 Two mechanisms, applied alike to operators, builtins, module functions and methods:
 
 - sizes: an operation whose result would be too large is refused *before* it runs (`SizeRefused`);
-- ticking iteration: `for`, comprehensions and unpacking, and every iterator that can be long without being in
-  memory (`itertools`, `Counter.elements`, `re.finditer`), go through `Guards.iterate`, which checks the deadline
-  per item, so C consumers (`sum`, `list`, `deque`, `str.join`) tick too. `range` is sized instead, so it stays
-  a real range.
+- ticking iteration: `for`, comprehensions, unpacking and every iterator that can be long without being in memory
+  (`itertools`, `Counter.elements`, `re.finditer`) go through `Guards.iterate`, which checks the deadline per
+  item, so C consumers (`sum`, `list`, `deque`, `str.join`) tick too; `range` is sized instead (a real range).
 """
 
 from __future__ import annotations

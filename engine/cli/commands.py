@@ -1,0 +1,311 @@
+"""What each `foxplug` command does; `engine.cli.main` parses the arguments and calls one of these."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from engine.admin import serve_admin
+from engine.admin.client import AdminClient, admin_url
+from engine.cli.console import (
+    Console,
+    error_line,
+    lyrics_text,
+    parse_arg,
+    plugins_table,
+    results_table,
+    song_for_lyrics,
+    table,
+)
+from engine.cli.dev import DevSession, dev_engine
+from engine.cli.scaffold import scaffold
+from engine.config import Config, default_config_path
+from engine.engine import Engine
+from engine.errors import FoxplugError, PluginNotFound
+from engine.loading.platform_info import detect
+from engine.runtimes import backend_for_extension
+
+
+def _config(args: argparse.Namespace, **changes: Any) -> Config:
+    path = args.config or default_config_path()
+    config = Config.load(path) if path else Config()
+    return replace(config, **changes)
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """Set on Ctrl-C or SIGTERM, so long-running commands close the engine cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def dev(args: argparse.Namespace) -> int:
+    stop = _stop_on_signals()
+    call = [args.call[0], *(parse_arg(a) for a in args.call[1:])] if args.call else None
+    async with dev_engine(_config(args)) as engine:
+        await DevSession(engine, Path(args.path), call, sys.stdout).run(stop)
+    return 0
+
+
+async def run(args: argparse.Namespace) -> int:
+    stop = _stop_on_signals()
+    async with Engine(_config(args)) as engine:
+        console = Console(engine)
+        console.follow()
+        engine.on("alert", lambda alert: console.show(f"alert {_alert_label(alert)}: {alert['message']}"))
+        plugins = [info.to_dict() for info in engine.plugins]
+        console.show(plugins_table(plugins) if plugins else "no plugins loaded")
+        for error in engine.load_errors.values():
+            print(error_line(error), file=sys.stderr, flush=True)
+        await _serve_admin(engine, console)
+        console.show(f"foxplug running with {len(plugins)} plugin{'' if len(plugins) == 1 else 's'}; Ctrl-C to stop")
+        waiting = {asyncio.ensure_future(stop.wait())}
+        if args.console or sys.stdin.isatty():
+            waiting.add(asyncio.ensure_future(console.run()))
+        done, pending = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        for task in done:
+            task.result()
+    return 0
+
+
+def _alert_label(alert: dict[str, Any]) -> str:
+    return "resolved" if alert["status"] == "resolved" else str(alert["severity"])
+
+
+async def _serve_admin(engine: Engine, console: Console) -> None:
+    """The admin server of `foxplug run`; a taken port costs the operator the API, not the player its plugins."""
+    if not engine.config.monitoring.enabled:
+        return
+    try:
+        endpoint = await serve_admin(engine)
+    except OSError as error:
+        host, port = engine.config.monitoring.listen
+        print(
+            f"{type(error).__name__}: admin API not started on {host}:{port}: {error.strerror or error} "
+            "— set monitoring.listen to a free address (port 0 picks one)",
+            file=sys.stderr,
+            flush=True,
+        )
+        return
+    console.show(f"admin API on {endpoint.url} (/metrics, /api/v1/plugins)")
+    if endpoint.generated_token:
+        console.show(f"admin token for this run (set monitoring.token to choose one): {endpoint.token}")
+
+
+def _admin(args: argparse.Namespace, *, token: bool = False) -> AdminClient:
+    """A client of the running `foxplug run`: --url, else monitoring.listen of the config."""
+    monitoring = _config(args).monitoring
+    secret = (args.token or os.environ.get("FOXPLUG_TOKEN") or monitoring.token) if token else None
+    return AdminClient(args.url or admin_url(monitoring), secret)
+
+
+async def top(args: argparse.Namespace) -> int:
+    from engine.cli.top import run_top  # rich's live display costs every other command's start-up nothing
+
+    async with _admin(args) as client:
+        await run_top(client, args.interval, None if args.once else _stop_on_signals())
+    return 0
+
+
+async def stats(args: argparse.Namespace) -> int:
+    async with _admin(args) as client:
+        snapshot = await client.plugins()
+    if args.json:
+        _print_json(snapshot)
+        return 0
+    headers = ("ID", "STATE", "CALLS", "ERRORS", "P95", "MEMORY", "CPU", "RELOADS")
+    rows = [
+        (
+            entry["id"],
+            entry["state"],
+            p["calls"],
+            p["errors"],
+            "-" if p["p95"] is None else f"{p['p95'] * 1000:.2f} ms",
+            "-" if p["memory"] is None else f"{p['memory'] / 1024:.0f} KiB",
+            f"{p['cpu_seconds']:.3f} s",
+            f"{p['reloads']} ok, {p['failed_reloads']} failed",
+        )
+        for entry in snapshot["plugins"]
+        for p in [entry["performance"]]
+    ]
+    print(table(headers, rows) if rows else "no plugins loaded")
+    return 0
+
+
+async def rollback(args: argparse.Namespace) -> int:
+    async with _admin(args, token=True) as client:
+        info = await client.act(args.id, "rollback")
+    if args.json:
+        _print_json(info)
+    else:
+        print(f"rolled back {info['id']} to {info['version']} ({info['path']})")
+    return 0
+
+
+async def check(args: argparse.Namespace) -> int:
+    config = _config(args, auto_load=False, hot_reload=False)
+    # A plugin the config disables is only listed when loaded; checking it must still compile and init it.
+    enabled = {plugin_id: replace(s, enabled=True) for plugin_id, s in config.plugin_configs.items()}
+    reports: list[dict[str, Any]] = []
+    async with Engine(replace(config, plugin_configs=enabled)) as engine:
+        for path in args.paths:
+            try:
+                info = await engine.load(path)
+            except FoxplugError as error:
+                reports.append({"path": path, "ok": False, "error": error_line(error)})
+                continue
+            await engine.unload(info.id)
+            reports.append({"path": path, "ok": True, "id": info.id, "version": info.version, "runtime": info.runtime})
+    if args.json:
+        _print_json(reports)
+    else:
+        for report in reports:
+            if report["ok"]:
+                print(f"OK {report['id']} {report['version']} {report['runtime']} {report['path']}")
+            else:
+                print(report["error"], file=sys.stderr)
+    return 0 if all(report["ok"] for report in reports) else 1
+
+
+def _is_path(target: str) -> bool:
+    """A plugin file or folder rather than an id: it exists, or it is spelt like a path."""
+    return Path(target).exists() or "/" in target or backend_for_extension(Path(target).suffix) is not None
+
+
+def _loaded_id(engine: Engine, target: str) -> str:
+    """`target` if it loaded; if the plugin with that id (or file name) failed to load, that failure."""
+    if target not in {info.id for info in engine.plugins}:
+        for path, error in engine.load_errors.items():
+            if target in (error.plugin, Path(path).stem):
+                raise error
+    return target
+
+
+async def call(args: argparse.Namespace) -> int:
+    is_path = _is_path(args.target)
+    config = _config(args, hot_reload=False, auto_load=not is_path)
+    config = replace(config, policy=config.policy.plus(args.grant))
+    async with Engine(config, grants=args.grant) as engine:
+        plugin_id = (await engine.load(args.target)).id if is_path else _loaded_id(engine, args.target)
+        result = await engine.call(plugin_id, args.method, *map(parse_arg, args.args), timeout=args.timeout)
+    _print_json(result)
+    return 0
+
+
+async def list_plugins(args: argparse.Namespace) -> int:
+    async with Engine(_config(args, hot_reload=False)) as engine:
+        rows = [info.to_dict() for info in engine.plugins]
+        rows += [
+            {
+                "id": error.plugin or Path(path).stem,
+                "version": None,
+                "runtime": None,
+                "state": "failed",
+                "provides": [],
+                "permissions": {},
+                "path": path,
+                "error": error_line(error),
+                "implementation": None,
+                "skipped": [skip.to_dict() for skip in getattr(error, "skipped", ())],
+            }
+            for path, error in engine.load_errors.items()
+        ]
+    if args.json:
+        _print_json(rows)
+        return 0
+    print(plugins_table(rows) if rows else "no plugins found")
+    for row in rows:
+        if "error" in row:
+            print(row["error"], file=sys.stderr)
+    return 0
+
+
+async def doctor(args: argparse.Namespace) -> int:
+    """This machine, the runtimes it can use, and per plugin the implementation that runs and why no other."""
+    here = detect()
+    async with Engine(_config(args, hot_reload=False)) as engine:
+        plugins = [
+            {
+                "id": info.id,
+                "path": info.path,
+                "state": info.state,
+                "implementation": info.implementation,
+                "skipped": [skip.to_dict() for skip in info.skipped],
+            }
+            for info in engine.plugins
+        ]
+        plugins += [
+            {
+                "id": error.plugin or Path(path).stem,
+                "path": path,
+                "state": "failed",
+                "implementation": None,
+                "skipped": [skip.to_dict() for skip in getattr(error, "skipped", ())],
+                "error": error_line(error),
+            }
+            for path, error in engine.load_errors.items()
+        ]
+    if args.json:
+        _print_json({"platform": here.to_dict(), "plugins": plugins})
+        return 0
+    lines = [f"platform  {here.describe()}"]
+    for runtime in here.runtimes.values():
+        state = f"ok {runtime.version or ''}".rstrip() if runtime.usable else f"unusable: {runtime.reason}"
+        lines.append(f"runtime   {runtime.name:<7} {state}")
+    lines.append("")
+    for plugin in plugins:
+        chosen = plugin["implementation"] or plugin["state"]
+        lines.append(f"{plugin['id']:<24} {chosen:<8} {plugin['path']}")
+        lines += [f"    {skip['implementation']}: {skip['reason']}" for skip in plugin["skipped"]]
+        if "error" in plugin:
+            lines.append(f"    {plugin['error']}")
+    print("\n".join(lines) if plugins else "\n".join([*lines, "no plugins found"]))
+    return 0
+
+
+async def search(args: argparse.Namespace) -> int:
+    async with Engine(_config(args, hot_reload=False)) as engine:
+        result = (await engine.search(args.query, type=args.type, limit=args.limit)).to_dict()
+    if args.json:
+        _print_json(result)
+        return 0
+    print(results_table(result["items"]) if result["items"] else "no results")
+    for plugin, message in result["errors"].items():
+        print(f"{plugin}: {message}", file=sys.stderr)
+    return 0
+
+
+async def lyrics(args: argparse.Namespace) -> int:
+    async with Engine(_config(args, hot_reload=False)) as engine:
+        found = await engine.lyrics(song_for_lyrics(args.title, args.artist))
+        providers = [info.id for info in engine.plugins if "lyrics" in info.provides]
+    if found is None:
+        song = f"{args.title!r}" + (f" by {args.artist}" if args.artist else "")
+        asked = f"none of {', '.join(providers)} answered" if providers else "no lyrics plugin is loaded"
+        raise PluginNotFound(f"no lyrics for {song}: {asked}", hint="add a plugin that provides lyrics")
+    if args.json:
+        _print_json(found.to_dict())
+    else:
+        print(lyrics_text(found))
+    return 0
+
+
+async def new(args: argparse.Namespace) -> int:
+    path = scaffold(args.name, args.lang, Path(args.dir))
+    print(f"created {path}\ntry it:\n  foxplug check {path}\n  foxplug call {path} search hello")
+    return 0
