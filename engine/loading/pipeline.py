@@ -23,10 +23,10 @@ from engine.loading.dependencies import check_dependencies
 from engine.loading.discover import fingerprint
 from engine.loading.manifest import read_plugin
 from engine.running.actor import Actor
-from engine.running.plugin import CallRecorder, Plugin, run_start_hooks
+from engine.running.plugin import CallRecorder, Plugin
 from engine.running.state import PluginState
 from engine.running.version import Manifest, PluginVersion
-from engine.runtimes.base import Instance, Limits
+from engine.runtimes.base import Instance, Limits, run_start_hooks
 from engine.schemas import dotted, problems
 from script_api.capabilities import infer_provides, missing_functions
 from script_api.context import PluginContext
@@ -129,7 +129,7 @@ def _start(plugin: Plugin, plan: compat.Plan, policy: compat.CompatibilityPolicy
     instance, choice = compat.create_first(plan, plugin.ctx, plugin.limits, policy, isolation)
     try:
         provides = _check_provides(plugin.manifest, instance)
-        run_start_hooks(instance, plugin.ctx.config, plugin.limits.timeout)
+        run_start_hooks(instance.exports(), instance.call, plugin.ctx.config, plugin.limits.timeout)
     except BaseException:
         instance.close()
         raise

@@ -17,7 +17,7 @@ from engine.running.breaker import PLUGIN_STATES, Breaker
 from engine.running.state import PluginState
 from engine.running.stuck import stuck_calls
 from engine.running.version import Choice, PluginVersion, Skip
-from engine.runtimes.base import Instance, Limits
+from engine.runtimes.base import Instance, Limits, run_start_hooks
 from script_api.context import PluginContext
 
 log = logging.getLogger(__name__)
@@ -45,14 +45,6 @@ class CallRecorder(Protocol):
 
     def track(self, actor: Actor, host_calls: Counter[str]) -> None:
         """A version's actor thread and host-call counter, read for CPU time and host-API calls."""
-
-
-def run_start_hooks(instance: Instance, config: dict[str, Any], timeout: float) -> None:
-    """`init(config)` then `start()`, each within the plugin's timeout: on a first start and after a restart."""
-    exports = instance.exports()
-    for hook, args in (("init", (config,)), ("start", ())):
-        if hook in exports:
-            instance.call(hook, args, time.monotonic() + timeout)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +150,7 @@ class Plugin:
         try:
             fresh = self.choice.create(self.choice.source, self.ctx, self.limits)
             try:
-                run_start_hooks(fresh, self.ctx.config, self.limits.timeout)
+                run_start_hooks(fresh.exports(), fresh.call, self.ctx.config, self.limits.timeout)
             except BaseException:
                 fresh.close()
                 raise

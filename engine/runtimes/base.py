@@ -81,6 +81,16 @@ class Backend:
     """An example of those fields, for the error when none is there."""
 
 
+def run_start_hooks(
+    exports: frozenset[str], call: Callable[[str, tuple[Any, ...], float], Any], config: dict[str, Any], timeout: float
+) -> None:
+    """`init(config)` then `start()` where exported, each within the plugin's timeout: on a first start and on
+    every restart (after a runaway call, in a worker process, after a process plugin crashed)."""
+    for hook, args in (("init", (config,)), ("start", ())):
+        if hook in exports:
+            call(hook, args, time.monotonic() + timeout)
+
+
 class HostLink:
     """A runtime's way into `fox.*`: dispatch for its plugin, remembering the error it raised into the script.
 

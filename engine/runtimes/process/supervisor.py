@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine._version import __version__
 from engine.errors import FoxplugError, PluginCrashed, PluginError, PluginTimeout
+from engine.runtimes.base import run_start_hooks
 from engine.runtimes.process.child import Child, Command
 from engine.runtimes.process.rpc import ChannelClosed, FrameTooLarge, ProtocolViolation, Session, Unresponsive
 from script_api.api import HOST_FUNCTIONS, host_values
@@ -368,9 +369,13 @@ class Supervisor:
         session = None
         try:
             session = self._launch(time.monotonic() + HANDSHAKE_TIMEOUT, self._booted)
-            for hook, args in (("init", (self._ctx.config,)), ("start", ())):
-                if hook in session.exports:
-                    session.call(hook, args, time.monotonic() + self._limits.timeout, self._limits.max_result)
+            limit = self._limits.max_result
+            run_start_hooks(
+                frozenset(session.exports),
+                lambda hook, args, deadline: session.call(hook, args, deadline, limit),
+                self._ctx.config,
+                self._limits.timeout,
+            )
         except Exception as error:
             if session is not None:
                 session.channel.close()

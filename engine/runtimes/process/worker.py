@@ -56,7 +56,7 @@ def main() -> None:
     from pathlib import Path
 
     from engine import errors
-    from engine.runtimes.base import Limits, Source
+    from engine.runtimes.base import Limits, Source, run_start_hooks
     from script_api.context import PluginContext
     from script_api.sdk import PLUGIN_ERROR, CallError, HostError, connect
 
@@ -102,9 +102,7 @@ def main() -> None:
         if old is not None:
             old.close()
         instance = loaded["instance"] = loaded["create"]()
-        for hook, args in (("init", (loaded["config"],)), ("start", ())):
-            if hook in instance.exports():
-                instance.call(hook, args, time.monotonic() + loaded["timeout"])
+        run_start_hooks(instance.exports(), instance.call, loaded["config"], loaded["timeout"])
         loaded["stale"] = False
 
     def call(function: str, args: list[Any], timeout: float) -> Any:
