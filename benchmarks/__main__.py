@@ -11,7 +11,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-from benchmarks import dispatch, hop, host_api, load, metrics, native_wasm, process, reload
+from benchmarks import dispatch, grpc, hop, host_api, load, metrics, native_wasm, process, reload
 from benchmarks.common import Figure, table
 
 SUITES = {
@@ -23,6 +23,7 @@ SUITES = {
     "native_wasm": native_wasm.run,
     "process": process.run,
     "reload": reload.run,
+    "grpc": grpc.run,
 }
 
 
@@ -40,6 +41,7 @@ def main() -> int:
         "quickjs-ng": version("quickjs-ng"),
         "RestrictedPython": version("RestrictedPython"),
         "wasmtime": version("wasmtime"),
+        "grpcio": version("grpcio"),
         "load_average_before": round(os.getloadavg()[0], 2),
     }
     print(" · ".join(f"{k} {v}" for k, v in machine.items()), file=sys.stderr)

@@ -59,6 +59,19 @@ class AlertThresholds:
 
 
 @dataclass(frozen=True, slots=True)
+class TracingSettings:
+    """`monitoring.tracing`: OpenTelemetry spans for every plugin call, carried on into gRPC plugin services."""
+
+    enabled: bool = False
+    exporter: str = "otlp"
+    """`otlp` (to `endpoint`, a collector such as Jaeger's), `console` (stderr) or `memory` (tests)."""
+    endpoint: str | None = None
+    """The OTLP/gRPC collector; None: the exporter's default (localhost:4317, or OTEL_EXPORTER_OTLP_ENDPOINT)."""
+    sample_ratio: float = 1.0
+    """Share of traces started here that are kept; a trace a caller started keeps its caller's decision."""
+
+
+@dataclass(frozen=True, slots=True)
 class Monitoring:
     """`monitoring`: metrics, the admin HTTP server and alerts."""
 
@@ -70,6 +83,7 @@ class Monitoring:
     alert_thresholds: AlertThresholds = AlertThresholds()
     alert_interval: float = 10.0
     alert_webhook: str | None = None
+    tracing: TracingSettings = TracingSettings()
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -92,6 +106,7 @@ def _monitoring(section: Mapping[str, Any]) -> Monitoring:
         ),
         alert_interval=parse_duration(section.get("alert_interval", defaults.alert_interval)),
         alert_webhook=section.get("alert_webhook"),
+        tracing=TracingSettings(**section.get("tracing", {})),
     )
 
 

@@ -23,6 +23,7 @@ from engine.loading.reload import PluginWatcher, carry_state
 from engine.monitoring.alerts import AlertEvaluator
 from engine.monitoring.metrics import Metrics, sample_memory
 from engine.monitoring.report import PerformanceReport, performance_report
+from engine.monitoring.tracing import Tracing
 from engine.players.null import NullPlayer
 from engine.running.plugin import Plugin, PluginInfo
 from engine.running.state import IDLE, PluginState
@@ -69,6 +70,8 @@ class Engine:
         self.on("plugin_reloaded", lambda event: self.metrics.count_reload(event["id"], "ok"))
         self.on("reload_failed", lambda event: self.metrics.count_reload(event["id"], "failed"))
         self.on("plugin_unloaded", lambda event: self.metrics.forget(event["id"]))
+        self.tracing: Tracing | None = None
+        """OpenTelemetry spans of plugin calls while `monitoring.tracing.enabled` (from `start` on)."""
         self._alerts: AlertEvaluator | None = None
 
     @classmethod
@@ -89,6 +92,9 @@ class Engine:
         if self._env is not None:
             return
         loop = asyncio.get_running_loop()
+        monitoring = self.config.monitoring
+        if monitoring.tracing.enabled and self.tracing is None:
+            self.tracing = Tracing(monitoring.tracing)
 
         def later(fn: Callable[..., Any], *args: Any) -> None:
             """From a plugin thread onto the loop; returns None, so no loop Handle reaches plugin code."""
@@ -103,8 +109,8 @@ class Engine:
                 self._publish, "notify", {"plugin": plugin, "text": text, "level": level}
             ),
             emit=partial(self.events.queue, later),
+            tracer_provider=self.tracing.provider if self.tracing is not None else None,
         )
-        monitoring = self.config.monitoring
         self._env = LoadEnv(
             self.config,
             self._services,
@@ -349,6 +355,9 @@ class Engine:
         if self._services is not None:
             await self._services.http.close()
             self._services.storage.close()
+        if self.tracing is not None:
+            await asyncio.to_thread(self.tracing.shutdown)
+            self.tracing = None
         self._services = self._env = None
 
     @property

@@ -53,6 +53,8 @@ class Services(Protocol):
     storage: StorageService
     player: Player
     http: HttpService
+    tracer_provider: Any
+    """An OpenTelemetry TracerProvider while the engine traces, else None."""
 
     def notify(self, plugin_id: str, text: str, level: str) -> None: ...
     def emit(self, plugin_id: str, event: str, payload: Any) -> None: ...

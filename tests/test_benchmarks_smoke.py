@@ -25,6 +25,7 @@ FIGURES = {
     "process.recovery",
     *(f"reload.{lang}.{tag}" for lang in ("lua", "js") for tag in ("p50", "p95")),
     *(f"process.hang.{kind}" for kind in ("py", "node", "lua")),
+    *(f"grpc.{figure}" for figure in ("unary.p50", "unary.p95", "unary.ratio", "tracing", "serving")),
 }
 
 

@@ -30,6 +30,7 @@ OFFLINE_IDS = {
     "lyrics-tri",
     "metronome",
     "tuner",
+    "binaural-beats",
 }
 
 

@@ -309,3 +309,10 @@ async def new(args: argparse.Namespace) -> int:
     path = scaffold(args.name, args.lang, Path(args.dir))
     print(f"created {path}\ntry it:\n  foxplug check {path}\n  foxplug call {path} search hello")
     return 0
+
+
+async def serve(args: argparse.Namespace) -> int:
+    """`foxplug serve --grpc`: the engine as a player's sidecar (engine/serving)."""
+    from engine.serving import grpc  # grpc's server side loads only for this command
+
+    return await grpc.run(_config(args), args.grpc, stop=_stop_on_signals(), tls=(args.tls_cert, args.tls_key))

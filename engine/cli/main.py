@@ -8,6 +8,7 @@ import logging
 import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from engine.cli import commands
@@ -153,6 +154,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("id", type=_plugin_id, metavar="ID", help="the plugin id")
     sub.add_argument("--token", metavar="TOKEN", help="admin token (default: $FOXPLUG_TOKEN, else monitoring.token)")
+
+    sub = command("serve", commands.serve, "the engine as a player's sidecar, over gRPC (docs/grpc.md)", plain)
+    transport = sub.add_mutually_exclusive_group(required=True)
+    transport.add_argument(
+        "--grpc",
+        nargs="?",
+        const="127.0.0.1:0",
+        metavar="ADDR",
+        help="serve musicfox.plugin and foxplug.host.v1 on ADDR (default 127.0.0.1:0, a free port); the "
+        "handshake line `1|1|tcp|HOST:PORT|grpc` on stdout says where",
+    )
+    sub.add_argument("--tls-cert", type=Path, metavar="FILE", help="PEM certificate (needed off loopback)")
+    sub.add_argument("--tls-key", type=Path, metavar="FILE", help="PEM private key of --tls-cert")
 
     sub = command("new", commands.new, "write a working one-file plugin to start from", plain)
     sub.add_argument("name", type=_plugin_id, metavar="NAME", help="the plugin id, also its file name")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from collections import Counter
@@ -111,6 +112,9 @@ class Plugin:
         self.metrics = metrics
         """Shared with the other versions of this plugin id; None when monitoring is off."""
         self.breaker = Breaker(self.manifest.id, breaker or BreakerSettings())
+        provider = ctx.services.tracer_provider
+        self._tracer = provider.get_tracer("foxplug") if provider is not None else None
+        """Set while `monitoring.tracing` is on: every call is a span, and the actor runs it inside that span."""
         if metrics is not None:
             metrics.track(actor, ctx.host_calls)
 
@@ -160,6 +164,15 @@ class Plugin:
             log.error("plugin %s could not restart: %s", self.id, error, extra={"plugin": self.id})
 
     async def call(self, method: str, args: tuple[Any, ...], timeout: float | None = None) -> Any:
+        if self._tracer is None:
+            return await self._call(method, args, timeout, self._invoke)
+        attributes = {"foxplug.plugin": self.id, "foxplug.function": method, "foxplug.runtime": self.manifest.runtime}
+        with self._tracer.start_as_current_span(f"foxplug.call {self.id}.{method}", attributes=attributes):
+            # the actor's thread runs the call in this context, so a backend crossing to another process
+            # (the gRPC client interceptor) continues this trace
+            return await self._call(method, args, timeout, partial(contextvars.copy_context().run, self._invoke))
+
+    async def _call(self, method: str, args: tuple[Any, ...], timeout: float | None, invoke: Callable[..., Any]) -> Any:
         if self.state in _IDLE_HINTS:  # it has no running actor to ask: fail now rather than at the deadline
             raise PluginError(
                 f"plugin `{self.id}` is {self.state}", plugin=self.id, hint=_IDLE_HINTS[self.state].format(id=self.id)
@@ -167,7 +180,7 @@ class Plugin:
         ticket = self.breaker.admit(method)  # PluginSuspended, at once, while the breaker is open
         timeout = self.limits.timeout if timeout is None else timeout
         started = time.monotonic()
-        future = self.actor.run(self._invoke, method, args, started + timeout, timeout)
+        future = self.actor.run(invoke, method, args, started + timeout, timeout)
         sweeper = stuck_calls()
         sweeper.watch(future, started + timeout + STUCK_GRACE, partial(self._abandon, future, method, timeout))
         self.stats["calls"] += 1

@@ -6,11 +6,13 @@ from pathlib import Path
 
 from engine.runtimes import js, lua, native, wasm
 from engine.runtimes.base import Backend
+from engine.runtimes.grpc import backend as grpc
 from engine.runtimes.process import backend as process
 from engine.runtimes.python import backend as python
 
 BACKENDS: dict[str, Backend] = {
-    b.name: b for b in (lua.BACKEND, js.BACKEND, python.BACKEND, native.BACKEND, wasm.BACKEND, process.BACKEND)
+    b.name: b
+    for b in (lua.BACKEND, js.BACKEND, python.BACKEND, native.BACKEND, wasm.BACKEND, process.BACKEND, grpc.BACKEND)
 }
 """Order matters for `.py`: restricted Python unless a manifest says `runtime: native`."""
 

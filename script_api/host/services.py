@@ -26,6 +26,9 @@ class HostServices:
     """notify(plugin_id, text, level) — reaches the embedding host's `notify` listeners."""
     emit: Callable[[str, str, Any], None]
     """emit(plugin_id, event, payload) — delivered to other plugins' `on_<event>` and host listeners."""
+    tracer_provider: Any = None
+    """The engine's OpenTelemetry TracerProvider while `monitoring.tracing` is on: backends whose calls cross
+    to another process (gRPC services) carry the trace on."""
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
         """Run async I/O on the engine's loop and wait for it from a plugin thread."""

@@ -115,6 +115,7 @@ class Child:
         self._killed = False
         self._stopped_by_host = False
         self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL)
+        self._logger = logger
         self._pump = threading.Thread(
             target=self._pump_stderr, args=(self._process.stderr, logger), name=f"foxplug:stderr:{self.pid}"
         )
@@ -170,10 +171,21 @@ class Child:
                 return chunk[:-1]
             buffer += chunk
 
-    def _pump_stderr(self, stream: object, logger: logging.Logger) -> None:
+    def log_stdout(self) -> None:
+        """From now on stdout is log lines, like stderr: for programs whose stdout carried only a handshake
+        (gRPC plugins, engine/runtimes/grpc/launch.py); it is drained, so a chatty plugin never blocks on it."""
+        os.set_blocking(self._from, True)
+        pending, self._buffer = bytes(self._buffer), bytearray()
+        threading.Thread(
+            target=self._pump_stderr,
+            args=(self._process.stdout, self._logger, "stdout", pending),
+            name=f"foxplug:stdout:{self.pid}",
+            daemon=True,
+        ).start()
+
+    def _pump_stderr(self, stream: object, logger: logging.Logger, name: str = "stderr", pending: bytes = b"") -> None:
         fd = stream.fileno()  # type: ignore[attr-defined]
-        extra = {"plugin": logger.name.removeprefix("foxplug.plugin."), "stream": "stderr", "pid": self.pid}
-        pending = b""
+        extra = {"plugin": logger.name.removeprefix("foxplug.plugin."), "stream": name, "pid": self.pid}
         while True:
             try:
                 chunk = os.read(fd, _READ_CHUNK)

@@ -124,7 +124,11 @@ class Supervisor:
         launch: Launch | None,
         *,
         session: Session | None = None,
+        exports: frozenset[str] | None = None,
     ) -> None:
+        """`exports` known without a session (a manifest's `provides`): the first process starts in the background,
+        like a restart (init/start included), so loading does not wait for it; calls wait for it within their
+        deadline. Otherwise it starts here, and a failed start fails the load."""
         self._link = link
         self._ctx = link.ctx
         self._limits = limits
@@ -139,14 +143,15 @@ class Supervisor:
         """Killed but not yet reaped (see `_lose`)."""
         self._crashes: deque[float] = deque()
         self._delay = 0.0
-        self._last_loss = ""
+        self._last_loss = "it is starting" if exports is not None else ""
+        self._starts_in_background = exports is not None
         self.disabled: str | None = None
         """Why it stopped for good (crash loop, disconnected); shown as state `disabled` with this reason."""
-        if session is None:
+        if session is None and exports is None:
             assert launch is not None
             session = launch(time.monotonic() + HANDSHAKE_TIMEOUT, lambda child: None)
         self._session: Session | None = session
-        self._exports = session.exports
+        self._exports = session.exports if session is not None else exports or frozenset()
         self._last_active = time.monotonic()
         self._wake_r, self._wake_w = os.pipe()
         self._thread = threading.Thread(target=self._watch, name=f"foxplug:{self._ctx.plugin_id}:supervisor")
@@ -156,6 +161,8 @@ class Supervisor:
     # -- the Instance protocol (on the actor thread) --------------------------------------------------------
 
     def call(self, name: str, args: tuple[Any, ...], deadline: float) -> Any:
+        if self._starts_in_background and name in ("init", "start"):
+            return None  # the watcher runs them on every start, the first one included
         session = self._claim(name, deadline)
         try:
             return session.call(name, args, deadline, self._limits.max_result)
