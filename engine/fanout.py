@@ -6,7 +6,7 @@ what differs is a flag and what they do with the replies. Also the merged answer
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,16 @@ async def ask(
         except Exception as error:  # a plugin's failure is its reply; cancellation passes through
             return Reply(plugin, error=error)
 
+    tracer = plugins[0].tracer if plugins else None
+    if tracer is None:
+        return await _ask_all(plugins, one, first_result)
+    with tracer.start_as_current_span(f"foxplug.ask {function}", attributes={"foxplug.plugins": len(plugins)}):
+        return await _ask_all(plugins, one, first_result)  # each call's span is a child: one trace per ask
+
+
+async def _ask_all(
+    plugins: Sequence[Plugin], one: Callable[[Plugin], Awaitable[Reply]], first_result: bool
+) -> list[Reply]:
     if not first_result:
         return list(await asyncio.gather(*map(one, plugins)))
     replies = []

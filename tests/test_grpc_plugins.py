@@ -193,7 +193,7 @@ async def test_a_grpc_plugin_names_either_a_target_or_a_command(fox: Engine, tmp
     neither = grpc_plugin(tmp_path / "neither")
 
     for folder in (both, neither):
-        with pytest.raises(ManifestError, match="`target` or `command`|either `target`") as caught:
+        with pytest.raises(ManifestError, match=r"needs `target` or `command`|either `target`") as caught:
             await fox.load(folder)
         assert caught.value.field == "target"
 
@@ -313,11 +313,14 @@ async def test_one_search_is_one_trace_from_the_engine_through_the_client_to_the
     server = [json.loads(line) for line in spans_file.read_text().splitlines()]
 
     assert result.items and result.errors == {}
+    ask_span = next(s for s in spans if s.name == "foxplug.ask search")
     engine_span = next(s for s in spans if s.name == "foxplug.call stranger.search")
     client_span = next(s for s in spans if s.kind == SpanKind.CLIENT)
     server_span = next(s for s in server if s["name"].endswith("MusicSourceService/Search"))
     assert client_span.name == "/musicfox.plugin.MusicSourceService/Search"
-    assert engine_span.parent is None and client_span.parent.span_id == engine_span.context.span_id
+    assert len({s.context.trace_id for s in spans}) == 1 and ask_span.parent is None
+    assert engine_span.parent.span_id == ask_span.context.span_id
+    assert client_span.parent.span_id == engine_span.context.span_id
     trace_id = format(engine_span.context.trace_id, "032x")
     assert server_span["kind"] == "SERVER" and server_span["trace_id"] == trace_id
     assert server_span["parent_id"] == format(client_span.context.span_id, "016x")

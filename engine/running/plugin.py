@@ -7,6 +7,7 @@ import contextvars
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any, Protocol
@@ -113,7 +114,7 @@ class Plugin:
         """Shared with the other versions of this plugin id; None when monitoring is off."""
         self.breaker = Breaker(self.manifest.id, breaker or BreakerSettings())
         provider = ctx.services.tracer_provider
-        self._tracer = provider.get_tracer("foxplug") if provider is not None else None
+        self.tracer = provider.get_tracer("foxplug") if provider is not None else None
         """Set while `monitoring.tracing` is on: every call is a span, and the actor runs it inside that span."""
         if metrics is not None:
             metrics.track(actor, ctx.host_calls)
@@ -164,10 +165,10 @@ class Plugin:
             log.error("plugin %s could not restart: %s", self.id, error, extra={"plugin": self.id})
 
     async def call(self, method: str, args: tuple[Any, ...], timeout: float | None = None) -> Any:
-        if self._tracer is None:
+        if self.tracer is None:
             return await self._call(method, args, timeout, self._invoke)
         attributes = {"foxplug.plugin": self.id, "foxplug.function": method, "foxplug.runtime": self.manifest.runtime}
-        with self._tracer.start_as_current_span(f"foxplug.call {self.id}.{method}", attributes=attributes):
+        with self.tracer.start_as_current_span(f"foxplug.call {self.id}.{method}", attributes=attributes):
             # the actor's thread runs the call in this context, so a backend crossing to another process
             # (the gRPC client interceptor) continues this trace
             return await self._call(method, args, timeout, partial(contextvars.copy_context().run, self._invoke))
