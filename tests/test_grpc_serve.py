@@ -3,6 +3,7 @@ the seed's proto and foxplug.host.v1, with a client built from the .proto files 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import shutil
@@ -124,11 +125,12 @@ def test_plugins_drive_the_player_through_the_bridge_and_events_reach_the_player
 
     bridge = host.PlayerBridge(outgoing())
 
-    def player() -> None:  # the player's side: answer every command
-        for command in bridge:
-            commands.append((command.method, command.params_json))
-            result = json.dumps("paused") if command.method == "state" else ""
-            replies.put(host_pb2.PlayerReply(id=command.id, result_json=result))
+    def player() -> None:  # the player's side: answer every command, until the stream ends
+        with contextlib.suppress(grpc.RpcError):  # cancelled when the test closes its channel
+            for command in bridge:
+                commands.append((command.method, command.params_json))
+                result = json.dumps("paused") if command.method == "state" else ""
+                replies.put(host_pb2.PlayerReply(id=command.id, result_json=result))
 
     answering = threading.Thread(target=player, daemon=True)
     answering.start()
@@ -137,8 +139,9 @@ def test_plugins_drive_the_player_through_the_bridge_and_events_reach_the_player
     state = _eventually_bridged(host, call)
     host.Call(host_pb2.CallRequest(plugin="remote-control", method="shout", args_json='["hi"]'), timeout=10)
     event = next(events)
-    replies.put(None)
+    replies.put(None)  # the player leaves: the bridge ends
     events.cancel()
+    answering.join(5)
 
     assert json.loads(state.result_json) == "paused"
     assert ("pause", "") in commands and ("state", "") in commands

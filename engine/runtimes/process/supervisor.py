@@ -398,10 +398,11 @@ class Supervisor:
             if self._closing:
                 session.channel.close()
                 return
+            first = self._starts_in_background and self._last_loss == "it is starting"
             self._session, self._exports = session, session.exports
             self._last_active = time.monotonic()
             self._cond.notify_all()
-        log.info("%s restarted", self._label, extra={"plugin": self._ctx.plugin_id})
+        log.info("%s %s", self._label, "started" if first else "restarted", extra={"plugin": self._ctx.plugin_id})
 
     def _booted(self, child: Child) -> None:
         with self._cond:
