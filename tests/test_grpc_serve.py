@@ -18,6 +18,7 @@ import pytest
 import yaml
 from google.protobuf.empty_pb2 import Empty
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from script_api.protos.foxplug.host.v1 import host_pb2, host_pb2_grpc
 from script_api.protos.musicfox import plugin_pb2 as pb
@@ -89,12 +90,17 @@ def test_it_prints_the_handshake_then_answers_search_and_health_from_the_proto(s
     plugin_health = health.Check(health_pb2.HealthCheckRequest(service="plugin"), timeout=5)
     overall = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
     info = pb_grpc.PluginServiceStub(served.channel).GetInfo(Empty(), timeout=5)
+    listing = reflection_pb2_grpc.ServerReflectionStub(served.channel).ServerReflectionInfo(
+        iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5
+    )
+    services = {s.name for s in next(listing).list_services_response.service}
 
     assert served.handshake.startswith("1|1|tcp|127.0.0.1:") and served.handshake.endswith("|grpc")
     assert [s.id for s in found.songs] == ["beethoven-fur-elise", "beethoven-moonlight", "beethoven-fifth"]
     assert {s.source for s in found.songs} == {"demo-catalogue"} and found.songs[0].artist
     assert plugin_health.status == overall.status == health_pb2.HealthCheckResponse.SERVING
     assert info.id == "foxplug" and "search" in info.capabilities
+    assert {"musicfox.plugin.MusicSourceService", "foxplug.host.v1.Host", "grpc.health.v1.Health"} <= services
 
 
 def test_host_call_returns_json_and_errors_carry_their_class(served: Served) -> None:
