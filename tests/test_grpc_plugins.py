@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from engine import Engine, ManifestError, PluginCrashed, PluginError, PluginTimeout
+from engine import Engine, ManifestError, PluginCrashed, PluginError, PluginTimeout, ResourceLimitExceeded
 
 REPO = Path(__file__).resolve().parent.parent
 SEED_SERVICE = REPO / "tests" / "servers" / "seed_search_service.py"
@@ -384,3 +384,72 @@ async def test_a_launched_service_that_prints_no_handshake_says_so(fox: Engine, 
     result = await fox.search("anything")
 
     assert "failed the handshake: expected `1|1|tcp|127.0.0.1:PORT|grpc`" in result.errors["declared"]
+
+
+async def test_a_reply_over_the_message_limit_is_refused_and_the_engine_keeps_serving(
+    engine_config: Callable[..., dict[str, Any]], replicas: Callable[..., Replica], tmp_path: Path
+) -> None:
+    hostile = replicas("hostile", "--title-bytes", str(200_000))
+    folder = grpc_plugin(tmp_path / "stranger", target=f"127.0.0.1:{hostile.port}", provides=["search"])
+    config = engine_config(hot_reload={"enabled": False}, performance={"max_result_size": "64KB"})
+
+    async with Engine(config) as fox:
+        await fox.load(folder)
+        with pytest.raises(ResourceLimitExceeded, match="message limit"):
+            await fox.call("stranger", "search", "hello", {})
+        result = await fox.search("hello")
+
+    assert "ResourceLimitExceeded" in result.errors["stranger"]
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for `plugins.foxplug.test` (openssl, from Debian's base system)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=plugins.foxplug.test",
+            "-addext",
+            "subjectAltName=DNS:plugins.foxplug.test",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+async def test_a_service_behind_tls_is_reached_with_the_plugins_ca_and_refused_without_it(
+    fox: Engine, replicas: Callable[..., Replica], certificate: tuple[Path, Path], tmp_path: Path
+) -> None:
+    import shutil
+
+    cert, key = certificate
+    secure = replicas("secure", "--tls-cert", str(cert), "--tls-key", str(key))
+    trusting = grpc_plugin(
+        tmp_path / "trusting",
+        target=f"127.0.0.1:{secure.port}",
+        provides=["search"],
+        grpc={"tls": {"ca": "ca.pem", "server_name": "plugins.foxplug.test"}},
+    )
+    shutil.copy(cert, trusting / "ca.pem")
+    plain = grpc_plugin(tmp_path / "plain", id="plain", target=f"127.0.0.1:{secure.port}", provides=["search"])
+
+    await fox.load(trusting)
+    await fox.load(plain)
+    result = await fox.search("hello")
+
+    assert [song.source for song in result.items] == ["stranger"]
+    assert "PluginCrashed" in result.errors["plain"]

@@ -173,3 +173,33 @@ def test_a_shutdown_call_ends_the_server(served: Served) -> None:
     pb_grpc.PluginServiceStub(served.channel).Shutdown(Empty(), timeout=5)
 
     assert served.process.wait(10) == 0
+
+
+def test_it_serves_on_a_unix_socket_and_refuses_the_network_without_tls(tmp_path: Path) -> None:
+    socket_path = tmp_path / "foxplug.sock"
+    config = tmp_path / "plugins.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {"plugins": {"directories": [], "storage": str(tmp_path / "s.sqlite3"), "hot_reload": {"enabled": False}}}
+        ),
+        encoding="utf-8",
+    )
+    engine = [sys.executable, "-m", "engine", "--config", str(config), "serve"]
+    open_to_all = subprocess.run([*engine, "--grpc", "0.0.0.0:0"], capture_output=True, text=True, timeout=30)
+    process = subprocess.Popen([*engine, "--grpc", f"unix:{socket_path}"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        handshake = process.stdout.readline().strip()
+        with grpc.insecure_channel(f"unix:{socket_path}") as channel:
+            status = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service="plugin"), timeout=5
+            )
+    finally:
+        process.terminate()
+        code = process.wait(10)
+
+    assert open_to_all.returncode == 1 and open_to_all.stdout == ""
+    assert open_to_all.stderr.startswith("ConfigError: ") and "--tls-cert" in open_to_all.stderr
+    assert handshake == f"1|1|unix|{socket_path}|grpc"
+    assert status.status == health_pb2.HealthCheckResponse.SERVING
+    assert code == 0

@@ -1,7 +1,8 @@
 """A plugin service as someone else would write it straight from the seed's proto: generated stubs, only
 MusicSourceService.Search, PluginService and the standard grpc.health.v1, no foxplug SDK.
 
-    python seed_search_service.py --name a [--port 0] [--delay 0.0] [--trace-file spans.jsonl]
+    python seed_search_service.py --name a [--host H] [--port 0] [--delay 0.0] [--title-bytes N]
+        [--trace-file spans.jsonl] [--tls-cert cert.pem --tls-key key.pem]
 
 Prints its port on stdout once serving. SIGUSR1 makes it report NOT_SERVING, SIGUSR2 SERVING again.
 Each song it returns names the replica in `metadata["replica"]`, so tests can tell who answered.
@@ -26,15 +27,16 @@ from script_api.protos.musicfox import plugin_pb2_grpc as pb_grpc
 
 
 class Source(pb_grpc.MusicSourceServiceServicer):
-    def __init__(self, name: str, delay: float) -> None:
+    def __init__(self, name: str, delay: float, title_bytes: int) -> None:
         self.name = name
         self.delay = delay
+        self.title_bytes = title_bytes
 
     def Search(self, request, context):
         time.sleep(self.delay)
         song = pb.SongInfo(
             id=f"{self.name}-1",
-            title=request.query,
+            title=request.query.ljust(self.title_bytes, "x"),
             artist="Stranger",
             album="Seed",
             duration=1000,
@@ -102,15 +104,23 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--title-bytes", type=int, default=0, help="pad every title to this many bytes")
     parser.add_argument("--trace-file")
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
     args = parser.parse_args()
     interceptors = tracing_interceptors(args.trace_file) if args.trace_file else []
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), interceptors=interceptors)
-    pb_grpc.add_MusicSourceServiceServicer_to_server(Source(args.name, args.delay), server)
+    pb_grpc.add_MusicSourceServiceServicer_to_server(Source(args.name, args.delay, args.title_bytes), server)
     pb_grpc.add_PluginServiceServicer_to_server(Plugin(args.name), server)
     checker = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(checker, server)
-    port = server.add_insecure_port(f"{args.host}:{args.port}")
+    address = f"{args.host}:{args.port}"
+    if args.tls_cert:
+        with open(args.tls_key, "rb") as key, open(args.tls_cert, "rb") as cert:
+            port = server.add_secure_port(address, grpc.ssl_server_credentials([(key.read(), cert.read())]))
+    else:
+        port = server.add_insecure_port(address)
     server.start()
 
     def set_all(status: int) -> None:
