@@ -123,6 +123,7 @@ def launch(
     """Start the service, read its handshake, connect, wait for SERVING; PluginError saying why if not."""
     ctx = link.ctx
     label = f"plugin `{ctx.plugin_id}` ({ctx.path})"
+    begun = time.monotonic()
     env = {**command.env, MAGIC_COOKIE_KEY: MAGIC_COOKIE_VALUE, "PLUGIN_PROTOCOL_VERSIONS": "1"}
     try:
         child = Child(Command(command.argv, command.cwd, env), ctx.logger, 4096)
@@ -140,7 +141,7 @@ def launch(
         except ChannelClosed:
             raise PluginError(f"{label} failed the handshake: {child.describe(' before its handshake line')}") from None
         if line is None:
-            raise PluginError(f"{label} printed no handshake line within {deadline - time.monotonic() + 10:.0f} s")
+            raise PluginError(f"{label} printed no handshake line within {deadline - begun:.0f} s")
         child.log_stdout()
         try:
             target = parse_handshake(line.decode("utf-8", "replace"))
