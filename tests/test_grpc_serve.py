@@ -169,9 +169,13 @@ def _eventually_bridged(host: host_pb2_grpc.HostStub, call: host_pb2.CallRequest
         time.sleep(0.05)
 
 
-def test_a_shutdown_call_ends_the_server(served: Served) -> None:
+def test_go_plugin_streams_stay_open_and_a_shutdown_call_ends_the_server(served: Served) -> None:
+    stdio = served.channel.unary_stream("/plugin.GRPCStdio/StreamStdio")(Empty().SerializeToString(), timeout=0.5)
+    with pytest.raises(grpc.RpcError) as caught:
+        next(stdio)
     pb_grpc.PluginServiceStub(served.channel).Shutdown(Empty(), timeout=5)
 
+    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED  # open, silent; not UNIMPLEMENTED
     assert served.process.wait(10) == 0
 
 

@@ -6,7 +6,8 @@ Served on one port, announced by a go-plugin handshake line on stdout (`1|1|tcp|
   `{plugin: message}`), lyrics come parsed from the first provider that answers, other calls go to the first
   plugin that provides them (GetSongURL: the song's own source first);
 - `musicfox.plugin.PluginService` for the engine itself; `grpc.health.v1.Health` (`""` and `"plugin"` SERVING);
-  server reflection; `plugin.GRPCController/Shutdown`;
+  server reflection; go-plugin's `plugin.GRPCController/Shutdown` (and its stdio and broker streams, kept
+  open and unused);
 - `foxplug.host.v1.Host` (schemas/proto/foxplug/host/v1/host.proto): Call, Emit, Events, PlayerBridge.
 
 Only the public Engine API is used, so this is what any embedding host could build.
@@ -189,6 +190,12 @@ class EngineService:
     async def capabilities(self, request: Empty, context: grpc.aio.ServicerContext) -> pb.CapabilitiesResponse:
         return pb.CapabilitiesResponse(capabilities=self.info().capabilities)
 
+    async def quiet_stream(self, request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+        """A stream that stays open and says nothing until the server stops (go-plugin's stdio and broker)."""
+        await self.stop.wait()
+        return
+        yield b""  # an async generator
+
     async def shutdown(self, request: Empty, context: grpc.aio.ServicerContext) -> Empty:
         self.stop.set()
         return Empty()
@@ -284,6 +291,13 @@ class EngineService:
             grpc.method_handlers_generic_handler("foxplug.host.v1.Host", host),
             grpc.method_handlers_generic_handler(
                 "plugin.GRPCController", {"Shutdown": _unary(self.shutdown, Empty, Empty)}
+            ),
+            # what a go-plugin host opens on connect; the engine sends nothing on either (logs go to stderr)
+            grpc.method_handlers_generic_handler(
+                "plugin.GRPCStdio", {"StreamStdio": grpc.unary_stream_rpc_method_handler(self.quiet_stream)}
+            ),
+            grpc.method_handlers_generic_handler(
+                "plugin.GRPCBroker", {"StartStream": grpc.stream_stream_rpc_method_handler(self.quiet_stream)}
             ),
         ]
 
