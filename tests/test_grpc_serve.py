@@ -87,6 +87,8 @@ def test_it_prints_the_handshake_then_answers_search_and_health_from_the_proto(s
     health = health_pb2_grpc.HealthStub(served.channel)
 
     found = source.Search(pb.SearchRequest(query="beethoven", limit=10), timeout=10)
+    song = found.songs[0]
+    url = source.GetSongURL(pb.SongURLRequest(song_id=song.id, song=song), timeout=10)
     plugin_health = health.Check(health_pb2.HealthCheckRequest(service="plugin"), timeout=5)
     overall = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
     info = pb_grpc.PluginServiceStub(served.channel).GetInfo(Empty(), timeout=5)
@@ -98,6 +100,7 @@ def test_it_prints_the_handshake_then_answers_search_and_health_from_the_proto(s
     assert served.handshake.startswith("1|1|tcp|127.0.0.1:") and served.handshake.endswith("|grpc")
     assert [s.id for s in found.songs] == ["beethoven-fur-elise", "beethoven-moonlight", "beethoven-fifth"]
     assert {s.source for s in found.songs} == {"demo-catalogue"} and found.songs[0].artist
+    assert url.url == "demo://catalogue/beethoven-fur-elise"  # asked of the song's own source
     assert plugin_health.status == overall.status == health_pb2.HealthCheckResponse.SERVING
     assert info.id == "foxplug" and "search" in info.capabilities
     assert {"musicfox.plugin.MusicSourceService", "foxplug.host.v1.Host", "grpc.health.v1.Health"} <= services
