@@ -28,6 +28,7 @@ RUNTIME_PACKAGES = {
     "python": ("RestrictedPython", "RestrictedPython"),
     "native": ("ctypes", None),
     "wasm": ("wasmtime", "wasmtime"),
+    "grpc": ("grpc", "grpcio"),
 }
 """Backend name -> (module that must be importable, distribution whose version is reported)."""
 

@@ -39,6 +39,7 @@ class BridgedPlayer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: dict[int, concurrent.futures.Future[Any]] = {}
         self._ids = itertools.count(1)
+        self._loop_thread: int | None = None
 
     @property
     def connected(self) -> bool:
@@ -49,6 +50,11 @@ class BridgedPlayer:
             outbox, loop = self._outbox, self._loop
             if outbox is None or loop is None:
                 return getattr(self.fallback, method)(**params)
+            if threading.get_ident() == self._loop_thread:  # waiting here would block the very loop that answers
+                raise PluginError(
+                    f"player.{method} was called on the event loop while a player is bridged",
+                    hint="call the player from a plugin or worker thread (asyncio.to_thread)",
+                )
             command_id = next(self._ids)
             answer: concurrent.futures.Future[Any] = concurrent.futures.Future()
             self._pending[command_id] = answer
@@ -114,6 +120,7 @@ class BridgedPlayer:
             taken = self._outbox is not None
             if not taken:
                 self._outbox, self._loop = outbox, asyncio.get_running_loop()
+                self._loop_thread = threading.get_ident()
         if taken:
             await context.abort(grpc.StatusCode.ALREADY_EXISTS, "a player is already connected to the bridge")
         reader = asyncio.ensure_future(self._read(replies))
