@@ -453,3 +453,13 @@ async def test_a_service_behind_tls_is_reached_with_the_plugins_ca_and_refused_w
 
     assert [song.source for song in result.items] == ["stranger"]
     assert "PluginCrashed" in result.errors["plain"]
+
+
+async def test_without_provides_a_service_that_is_down_fails_the_load_at_once(fox: Engine, tmp_path: Path) -> None:
+    folder = grpc_plugin(tmp_path / "stranger", target=f"127.0.0.1:{free_port()}")
+
+    started = time.monotonic()
+    with pytest.raises(PluginCrashed, match=r"unreachable in GetCapabilities\(\)"):
+        await fox.load(folder)
+
+    assert time.monotonic() - started < 2.0

@@ -111,12 +111,13 @@ class ServiceClient:
         return int(reply.status)
 
     def capabilities(self, deadline: float) -> list[str]:
+        """What PluginService.GetCapabilities lists; a service that is down fails this at once (PluginCrashed)."""
         stub = self.channel.unary_unary(
             _CAPABILITIES,
             request_serializer=Empty.SerializeToString,
             response_deserializer=pb.CapabilitiesResponse.FromString,
         )
         try:
-            return list(stub(Empty(), timeout=max(0.01, deadline - time.monotonic()), wait_for_ready=True).capabilities)
+            return list(stub(Empty(), timeout=max(0.01, deadline - time.monotonic())).capabilities)
         except grpc.RpcError as error:
             raise self.failure("GetCapabilities", error) from None
