@@ -117,7 +117,7 @@ class Child:
         self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL)
         self._logger = logger
         self._pump = threading.Thread(
-            target=self._pump_stderr, args=(self._process.stderr, logger), name=f"foxplug:stderr:{self.pid}"
+            target=self._pump_log, args=(self._process.stderr, logger), name=f"foxplug:stderr:{self.pid}"
         )
         self._pump.daemon = True
         self._pump.start()
@@ -177,13 +177,14 @@ class Child:
         os.set_blocking(self._from, True)
         pending, self._buffer = bytes(self._buffer), bytearray()
         threading.Thread(
-            target=self._pump_stderr,
+            target=self._pump_log,
             args=(self._process.stdout, self._logger, "stdout", pending),
             name=f"foxplug:stdout:{self.pid}",
             daemon=True,
         ).start()
 
-    def _pump_stderr(self, stream: object, logger: logging.Logger, name: str = "stderr", pending: bytes = b"") -> None:
+    def _pump_log(self, stream: object, logger: logging.Logger, name: str = "stderr", pending: bytes = b"") -> None:
+        """Each line of `stream` as a log record of the plugin's logger (`stream` names it in `extra`)."""
         fd = stream.fileno()  # type: ignore[attr-defined]
         extra = {"plugin": logger.name.removeprefix("foxplug.plugin."), "stream": name, "pid": self.pid}
         while True:
