@@ -463,3 +463,11 @@ async def test_without_provides_a_service_that_is_down_fails_the_load_at_once(fo
         await fox.load(folder)
 
     assert time.monotonic() - started < 2.0
+
+
+async def test_an_sdk_function_that_raises_is_a_plugin_error_naming_it(fox: Engine) -> None:
+    await fox.load(REPO / "plugins_py" / "binaural-beats")
+
+    with pytest.raises(PluginError, match=r"get_song_url\(\) failed .*INVALID_ARGUMENT: ValueError: no binaural track"):
+        await fox.call("binaural-beats", "get_song_url", "nope")
+    assert await fox.call("binaural-beats", "search", "dinner jazz", {}) == []  # and it keeps serving
