@@ -34,7 +34,17 @@ permissions: {player.control: true, player.read: true, events.emit: true}
 local M = {}
 function M.pause_and_tell() fox.player.pause(); return fox.player.state() end
 function M.shout(text) fox.events.emit("shouted", {text = text}); return true end
+function M.menus(ctx) return {{id = "pause-now", label = "Pause now"}} end
+function M.on_action(id, ctx) return "did " .. id end
 return M
+"""
+BROKEN_SOURCE = """\
+--[[---
+id: broken-source
+version: 1.0.0
+provides: [search]
+---]]
+return { search = function(query) error("the catalogue server is down") end }
 """
 
 
@@ -51,6 +61,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
     plugins = tmp_path / "plugins"
     plugins.mkdir()
     (plugins / "remote_control.lua").write_text(REMOTE_CONTROL, encoding="utf-8")
+    (plugins / "broken_source.lua").write_text(BROKEN_SOURCE, encoding="utf-8")
     shutil.copy(REPO / "plugins_lua" / "demo_catalogue.lua", plugins)
     config = tmp_path / "plugins.yaml"
     config.write_text(
@@ -86,7 +97,8 @@ def test_it_prints_the_handshake_then_answers_search_and_health_from_the_proto(s
     source = pb_grpc.MusicSourceServiceStub(served.channel)
     health = health_pb2_grpc.HealthStub(served.channel)
 
-    found = source.Search(pb.SearchRequest(query="beethoven", limit=10), timeout=10)
+    found, call = source.Search.with_call(pb.SearchRequest(query="beethoven", limit=10), timeout=10)
+    errors = json.loads(dict(call.trailing_metadata())["foxplug-errors-bin"])
     song = found.songs[0]
     url = source.GetSongURL(pb.SongURLRequest(song_id=song.id, song=song), timeout=10)
     plugin_health = health.Check(health_pb2.HealthCheckRequest(service="plugin"), timeout=5)
@@ -101,6 +113,7 @@ def test_it_prints_the_handshake_then_answers_search_and_health_from_the_proto(s
     assert [s.id for s in found.songs] == ["beethoven-fur-elise", "beethoven-moonlight", "beethoven-fifth"]
     assert {s.source for s in found.songs} == {"demo-catalogue"} and found.songs[0].artist
     assert url.url == "demo://catalogue/beethoven-fur-elise"  # asked of the song's own source
+    assert list(errors) == ["broken-source"] and "the catalogue server is down" in errors["broken-source"]
     assert plugin_health.status == overall.status == health_pb2.HealthCheckResponse.SERVING
     assert info.id == "foxplug" and "search" in info.capabilities
     assert {"musicfox.plugin.MusicSourceService", "foxplug.host.v1.Host", "grpc.health.v1.Health"} <= services
@@ -210,3 +223,15 @@ def test_it_serves_on_a_unix_socket_and_refuses_the_network_without_tls(tmp_path
     assert handshake == f"1|1|unix|{socket_path}|grpc"
     assert status.status == health_pb2.HealthCheckResponse.SERVING
     assert code == 0
+
+
+def test_menus_of_every_plugin_and_their_actions(served: Served) -> None:
+    ui = pb_grpc.UIExtensionServiceStub(served.channel)
+
+    menus = ui.GetMenuItems(pb.MenuRequest(), timeout=10)
+    done = ui.HandleMenuAction(pb.MenuActionRequest(action_id="pause-now"), timeout=10)
+
+    assert [(item.id, item.title, item.metadata["plugin"]) for item in menus.items] == [
+        ("pause-now", "Pause now", "remote-control")
+    ]
+    assert done.success and done.message == "did pause-now"
