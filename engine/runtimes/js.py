@@ -87,8 +87,8 @@ class Flavour:
 
     libraries: Callable[[str], tuple[str, ...]] = lambda text: ()
     """npm bundles (by name) the source needs in its context, evaluated before it."""
-    glue: str = ""
-    """JavaScript evaluated after the web globals and the libraries, before the plugin."""
+    glue: Callable[[str], str] = lambda text: ""
+    """JavaScript (for this source) evaluated after the web globals and the libraries, before the plugin."""
     wrap: Callable[[str, Source], str] | None = None
     """The script actually evaluated for the plugin's text (None: the text itself, as script or ES module)."""
     ready: str | None = None
@@ -126,8 +126,8 @@ class JsInstance:
             self._arm("<load>")
             for bundle in bundles:
                 self._js.eval(bundle)
-            if flavour.glue:
-                self._js.eval(flavour.glue)
+            if glue := flavour.glue(source.text):
+                self._js.eval(glue)
             if flavour.wrap is not None:
                 self._js.eval(flavour.wrap(source.text, source))
             elif _EXPORT.search(source.text):
