@@ -11,7 +11,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-from benchmarks import dispatch, hop, host_api, load, metrics, native_wasm, process, reload
+from benchmarks import dispatch, ecosystems, hop, host_api, load, metrics, native_wasm, process, reload
 from benchmarks.common import Figure, table
 
 SUITES = {
@@ -23,6 +23,7 @@ SUITES = {
     "native_wasm": native_wasm.run,
     "process": process.run,
     "reload": reload.run,
+    "ecosystems": ecosystems.run,
 }
 
 

@@ -25,6 +25,9 @@ FIGURES = {
     "process.recovery",
     *(f"reload.{lang}.{tag}" for lang in ("lua", "js") for tag in ("p50", "p95")),
     *(f"process.hang.{kind}" for kind in ("py", "node", "lua")),
+    "musicfree.load.cheerio",
+    "musicfree.load.axios",
+    "musicfree.search",
 }
 
 

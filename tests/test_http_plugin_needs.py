@@ -70,9 +70,7 @@ async def test_bytes_go_out_and_come_back_as_base64(fox: Engine, server: tuple[s
     assert seen[-1]["body"] == b"\x00\xffbinary".hex()
 
 
-async def test_every_set_cookie_is_seen_and_the_jar_sends_them_back(
-    fox: Engine, server: tuple[str, list[Any]]
-) -> None:
+async def test_every_set_cookie_is_seen_and_the_jar_sends_them_back(fox: Engine, server: tuple[str, list[Any]]) -> None:
     base, seen = server
     res = await fox.call("needs", "request", "GET", f"{base}/login")
     cookies = [value for name, value in res["header_list"] if name == "set-cookie"]
@@ -81,9 +79,7 @@ async def test_every_set_cookie_is_seen_and_the_jar_sends_them_back(
     assert seen[-1]["cookie"] == "session=s-123; theme=dark"
 
 
-async def test_explicit_cookie_host_and_referer_are_sent_as_written(
-    fox: Engine, server: tuple[str, list[Any]]
-) -> None:
+async def test_explicit_cookie_host_and_referer_are_sent_as_written(fox: Engine, server: tuple[str, list[Any]]) -> None:
     base, seen = server
     await fox.call("needs", "request", "GET", f"{base}/login")  # the jar holds cookies now; the plugin's header wins
     headers = {"Cookie": 'buvid3="a,b"; SESSDATA=x%2Cy', "Host": "api.example.org", "Referer": "https://example.org/"}
@@ -95,9 +91,7 @@ async def test_explicit_cookie_host_and_referer_are_sent_as_written(
     )
 
 
-async def test_redirects_are_followed_unless_the_caller_says_not_to(
-    fox: Engine, server: tuple[str, list[Any]]
-) -> None:
+async def test_redirects_are_followed_unless_the_caller_says_not_to(fox: Engine, server: tuple[str, list[Any]]) -> None:
     base, _ = server
     followed = await fox.call("needs", "request", "GET", f"{base}/hop")
     assert followed["status"] == 200 and followed["url"] == f"{base}/echo"

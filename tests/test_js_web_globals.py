@@ -86,9 +86,15 @@ async def test_url_and_search_params(fox: Engine) -> None:
 async def test_text_encoding_crypto_and_clone(fox: Engine) -> None:
     assert await fox.call("web", "text") == {"length": 11, "back": "héllo 🎵", "bad": "\ufffdA"}
     random = await fox.call("web", "random")
-    assert random["differ"] and re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", random["uuid"])
+    assert random["differ"] and re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", random["uuid"]
+    )
     assert await fox.call("web", "clone") == {
-        "same": True, "notSame": True, "date": 0, "k": [1], "refused": "DataCloneError"
+        "same": True,
+        "notSame": True,
+        "date": 0,
+        "k": [1],
+        "refused": "DataCloneError",
     }
 
 

@@ -94,24 +94,35 @@ async def test_a_real_source_for_a_self_hosted_api_resolves_urls_and_lyrics(
     async with Engine(config) as fox:
         info = fox.plugin("lx-api-server-source")
         assert (info.version, set(info.provides)) == ("2.0.1", {"song_url", "lyrics"})
-        assert ("/script", ) == api_server.seen[0][:1]  # it checked for updates while loading, through the gate
-        song = {"id": "kw-77", "title": "Gentle Rain", "source": "lx-api-server-source",
-                "extra": {"source": "kw", "musicInfo": {"songmid": "77", "name": "Gentle Rain"}}}
+        assert api_server.seen[0][0] == "/script"  # it checked for updates while loading, through the gate
+        song = {
+            "id": "kw-77",
+            "title": "Gentle Rain",
+            "source": "lx-api-server-source",
+            "extra": {"source": "kw", "musicInfo": {"songmid": "77", "name": "Gentle Rain"}},
+        }
         media = await fox.song_url(song, "flac")  # kw declares only 128k: LX's quality list decides
         assert media == {
-            "url": f"http://127.0.0.1:{API_PORT}/file/kw/77.128k.mp3", "headers": {}, "source": "lx-api-server-source"
+            "url": f"http://127.0.0.1:{API_PORT}/file/kw/77.128k.mp3",
+            "headers": {},
+            "source": "lx-api-server-source",
         }
         path, headers = api_server.seen[-1]
         assert path == "/url/kw/77/128k" and headers["User-Agent"] == "lx-music-desktop/2.0.0"
 
         raw = await fox.call(
-            "lx-api-server-source", "request",
+            "lx-api-server-source",
+            "request",
             {"source": "kw", "action": "musicUrl", "info": {"type": "128k", "musicInfo": {"songmid": "5"}}},
         )
         assert raw == f"http://127.0.0.1:{API_PORT}/file/kw/5.128k.mp3"
 
-        local = {"id": "server_a.flac", "title": "A", "source": "lx-api-server-source",
-                 "extra": {"source": "local", "musicInfo": {"songmid": "server_a.flac"}}}
+        local = {
+            "id": "server_a.flac",
+            "title": "A",
+            "source": "lx-api-server-source",
+            "extra": {"source": "local", "musicInfo": {"songmid": "server_a.flac"}},
+        }
         lyrics = await fox.lyrics(local)
         assert lyrics is not None and [line.text for line in lyrics.lines] == ["From the server", "second line"]
 
@@ -198,8 +209,10 @@ def _rsa_key() -> tuple[str, int, int]:
 
     def der(tag: int, body: bytes) -> bytes:
         size = len(body)
-        length = bytes([size]) if size < 128 else bytes([0x80 | ((size.bit_length() + 7) // 8)]) + size.to_bytes(
-            (size.bit_length() + 7) // 8, "big"
+        length = (
+            bytes([size])
+            if size < 128
+            else bytes([0x80 | ((size.bit_length() + 7) // 8)]) + size.to_bytes((size.bit_length() + 7) // 8, "big")
         )
         return bytes([tag]) + length + body
 
@@ -211,7 +224,11 @@ def _rsa_key() -> tuple[str, int, int]:
     algorithm = der(0x30, der(0x06, bytes.fromhex("2a864886f70d010101")) + b"\x05\x00")
     spki = der(0x30, algorithm + der(0x03, b"\x00" + rsa))
     body = base64.b64encode(spki).decode()
-    pem = "-----BEGIN PUBLIC KEY-----\n" + "\n".join(body[i : i + 64] for i in range(0, len(body), 64)) + "\n-----END PUBLIC KEY-----"
+    pem = (
+        "-----BEGIN PUBLIC KEY-----\n"
+        + "\n".join(body[i : i + 64] for i in range(0, len(body), 64))
+        + "\n-----END PUBLIC KEY-----"
+    )
     return pem, n, e
 
 
@@ -268,7 +285,9 @@ async def test_a_source_in_lxs_exact_shape(
         assert (referer, cookie) == ("https://lx.example/", "sid=abc; theme=dark")  # sent as the source wrote them
         with pytest.raises(PluginError, match="source `zz` is not one this script declared"):
             await fox.call("shaped", "request", {"source": "zz", "action": "musicUrl", "info": {}})
-        with pytest.raises(PluginError, match="source `kw` does not declare the action `lyric`"):  # LX allows kw only musicUrl
+        with pytest.raises(
+            PluginError, match="source `kw` does not declare the action `lyric`"
+        ):  # LX allows kw only musicUrl
             await fox.call("shaped", "request", {"source": "kw", "action": "lyric", "info": {"musicInfo": {}}})
         lyrics = await fox.call("shaped", "request", {"source": "local", "action": "lyric", "info": {"musicInfo": {}}})
         assert lyrics == {"lyric": "[00:02.00]字节歌词", "tlyric": None, "rlyric": None, "lxlyric": None}

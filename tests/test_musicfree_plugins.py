@@ -58,9 +58,7 @@ SONGS = [
 
 
 def _subsonic(body: dict[str, Any]) -> web.Response:
-    return web.json_response(
-        {"subsonic-response": {"status": "ok", "version": "1.16.1", "type": "navidrome", **body}}
-    )
+    return web.json_response({"subsonic-response": {"status": "ok", "version": "1.16.1", "type": "navidrome", **body}})
 
 
 async def subsonic_search(request: web.Request) -> web.Response:

@@ -22,7 +22,23 @@ from script_api.context import PluginContext
 
 _SANDBOX = files("engine.runtimes").joinpath("sandbox.js").read_text(encoding="utf-8")
 _WEB = files("engine.runtimes").joinpath("web.js").read_text(encoding="utf-8")
-_NAMES_URL = re.compile(r"\bURL(?:SearchParams)?\b")
+WEB_PIECES: dict[str, re.Pattern[str]] = {
+    "url": re.compile(r"\bURL(?:SearchParams)?\b"),
+    "web-text": re.compile(r"\bText(?:En|De)coder\b"),
+    "web-crypto": re.compile(r"\bcrypto\b"),
+    "web-clone": re.compile(r"\bstructuredClone\b"),
+    "web-events": re.compile(r"\b(?:Event|EventTarget|AbortController|AbortSignal)\b"),
+}
+"""Web globals beyond web.js's core, each parsed into a context only when the source (or its glue) names one
+of them: parsing is what they cost, and most plugins use none."""
+LIBRARY_PIECES = {"crypto-js": ("web-crypto",)}
+"""The web pieces an npm library itself uses (crypto-js draws on crypto.getRandomValues)."""
+_PIECE_FILES = {
+    "web-text": "web_text.js",
+    "web-crypto": "web_crypto.js",
+    "web-clone": "web_clone.js",
+    "web-events": "web_events.js",
+}
 _EXPORT = re.compile(r"^\s*export\s", re.M)
 _EXPORT_DECL = re.compile(
     r"^\s*export\s+(?:async\s+)?(?:function\s*\*?|const|let|var|class)\s+([A-Za-z_$][\w$]*)", re.M
@@ -69,7 +85,10 @@ def _module_source(text: str) -> str:
 
 @cache
 def library_source(name: str) -> str:
-    """A bundled npm library (`make plugins` builds them with esbuild from engine/runtimes/compat/npm)."""
+    """A web piece, or a bundled npm library (`make plugins` builds them with esbuild from
+    engine/runtimes/compat/npm)."""
+    if name in _PIECE_FILES:
+        return files("engine.runtimes").joinpath(_PIECE_FILES[name]).read_text(encoding="utf-8")
     bundle = files("engine.runtimes").joinpath("compat", "bundles", f"{name}.js")
     try:
         return bundle.read_text(encoding="utf-8")
@@ -86,7 +105,8 @@ class Flavour:
     plugin shape (engine/runtimes/compat) over the same backend."""
 
     libraries: Callable[[str], tuple[str, ...]] = lambda text: ()
-    """npm bundles (by name) the source needs in its context, evaluated before it."""
+    """npm bundles (by name) the source needs in its context, evaluated before it; with the web pieces they
+    use (`crypto-js` → `web-crypto`)."""
     glue: Callable[[str], str] = lambda text: ""
     """JavaScript (for this source) evaluated after the web globals and the libraries, before the plugin."""
     wrap: Callable[[str, Source], str] | None = None
@@ -108,8 +128,11 @@ class JsInstance:
         self._limits = limits
         self._label = source.label
         self._unsettled = flavour.unready
-        libraries = (*flavour.libraries(source.text), *(("url",) if _NAMES_URL.search(source.text) else ()))
-        bundles = [library_source(name) for name in dict.fromkeys(libraries)]
+        glue = flavour.glue(source.text)
+        libraries = flavour.libraries(source.text)
+        pieces = [name for name, names in WEB_PIECES.items() if names.search(source.text) or names.search(glue)]
+        pieces += [piece for library in libraries for piece in LIBRARY_PIECES.get(library, ())]
+        bundles = [library_source(name) for name in dict.fromkeys((*pieces, *libraries))]
         self._js = quickjs.Context()
         self._js.set_memory_limit(limits.memory)
         self._js.set_max_stack_size(limits.max_depth * 4096)
@@ -126,7 +149,7 @@ class JsInstance:
             self._arm("<load>")
             for bundle in bundles:
                 self._js.eval(bundle)
-            if glue := flavour.glue(source.text):
+            if glue:
                 self._js.eval(glue)
             if flavour.wrap is not None:
                 self._js.eval(flavour.wrap(source.text, source))

@@ -190,9 +190,9 @@ class HttpClient:
         hops = 0
         while True:
             sent = dict(headers)
-            if not any(k.lower() == "cookie" for k in sent):  # the plugin's own Cookie header wins over the jar
-                if jar_cookies := client.cookies.filter_cookies(target.url):
-                    sent["Cookie"] = "; ".join(f"{name}={morsel.coded_value}" for name, morsel in jar_cookies.items())
+            own_cookie = any(k.lower() == "cookie" for k in sent)  # the plugin's own Cookie header wins over the jar
+            if not own_cookie and (jar_cookies := client.cookies.filter_cookies(target.url)):
+                sent["Cookie"] = "; ".join(f"{name}={morsel.coded_value}" for name, morsel in jar_cookies.items())
             async with client.session.request(
                 method, target.url, headers=sent, params=params, data=body, allow_redirects=False
             ) as response:
@@ -203,7 +203,9 @@ class HttpClient:
                     try:
                         location = URL(response.headers["Location"])
                     except ValueError:
-                        raise PluginError(f"{call}: the redirect to {redact(response.headers['Location'])!r} is not a URL") from None
+                        raise PluginError(
+                            f"{call}: the redirect to {redact(response.headers['Location'])!r} is not a URL"
+                        ) from None
                     previous, target = target, parse_target(response.url.join(location))
                     ctx.authorize("network", target, call)
                     if target.host != previous.host:  # credentials meant for one host are not sent to another

@@ -53,7 +53,12 @@ def metadata(path: Path, text: str) -> dict[str, Any]:
     at = _EXPORTS_AT.search(text)
     body = text[at.start() :] if at else text
     data: dict[str, Any] = {"version": semantic_version(_field(body, "version"))}
-    for key, field in (("platform", "name"), ("author", "author"), ("srcUrl", "homepage"), ("description", "description")):
+    for key, field in (
+        ("platform", "name"),
+        ("author", "author"),
+        ("srcUrl", "homepage"),
+        ("description", "description"),
+    ):
         value = _field(body, key)
         if value:
             data[field] = value
