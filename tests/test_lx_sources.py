@@ -9,6 +9,7 @@ import hashlib
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -356,3 +357,18 @@ async def test_update_alert_reaches_the_host_only_with_the_notify_permission(
         assert notes == [
             {"plugin": "alerting", "text": "Alerting: v2 is out\nhttps://example.org/v2.js", "level": "info"}
         ]
+
+
+def test_the_cli_calls_an_lx_source_and_names_where_to_grant() -> None:
+    request = {"source": "kw", "action": "musicUrl", "info": {"type": "128k", "musicInfo": {}}}
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "call", str(FIXTURES / "lx-doc-example.js"), "request", json.dumps(request)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith(
+        "PermissionDenied: plugin `lx-doc-example` called fox.http.request('GET', 'http://xxx')"
+    )
+    assert "plugin_configs.lx-doc-example.permissions.network" in done.stderr
