@@ -6,9 +6,9 @@ from pathlib import Path
 
 from engine.runtimes import js, lua, native, wasm
 from engine.runtimes.base import Backend
+from engine.runtimes.compat import lx, musicfree
 from engine.runtimes.process import backend as process
 from engine.runtimes.python import backend as python
-from engine.runtimes.compat import lx, musicfree
 
 BACKENDS: dict[str, Backend] = {
     b.name: b
