@@ -122,6 +122,21 @@ async def test_the_real_navidrome_plugin_searches_and_resolves_urls(
         assert await fox.search("rain", type="album") == type(result)()  # supportedSearchType: music, album
 
 
+async def test_the_real_navidrome_plugin_runs_in_a_worker_process_too(
+    tmp_path: Path, engine_config: Callable[..., dict[str, Any]], subsonic: str
+) -> None:
+    settings = {"config": {"url": subsonic, "username": "alice", "password": PASSWORD}, "isolation": "process"}
+    config = engine_config(
+        [_directory(tmp_path, "navidrome")],
+        plugin_configs={"navidrome": {**settings, "permissions": {"network": ["127.0.0.1"]}}},
+    )
+    async with Engine(config) as fox:
+        result = await fox.search("glass")
+        assert result.errors == {} and [s.id for s in result.items] == ["tr-102"]
+        media = await fox.song_url(result.items[0])
+        assert media is not None and media["url"].endswith("&id=tr-102")
+
+
 async def test_without_a_grant_the_plugin_is_refused_and_told_where_to_grant(
     tmp_path: Path, engine_config: Callable[..., dict[str, Any]], subsonic: str
 ) -> None:

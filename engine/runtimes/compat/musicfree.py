@@ -126,4 +126,6 @@ BACKEND = Backend(
     claims=claims,
     metadata=metadata,
     song_url_takes_song=True,
+    family="script",
+    isolatable=True,  # the worker process finds this row through create's module
 )
