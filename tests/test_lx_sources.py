@@ -169,7 +169,9 @@ function handler({ source, action, info }) {
     return get(`${BASE}/lyric.bin`, {}).then(resp => ({ lyric: utils.buffer.bufToString(resp.raw, 'utf8'), tlyric: null }))
   }
   if (action === 'pic') {  // the test's window into lx.utils: the source reports what they computed
-    return get(`${BASE}/probe`, { method: 'post', body: JSON.stringify(probe()) }).then(() => 'https://x.example/p.jpg')
+    return utils.zlib.deflate(utils.buffer.from('zip me')).then(utils.zlib.inflate)
+      .then(z => get(`${BASE}/probe`, { method: 'post', body: JSON.stringify({ ...probe(), zlib: z.toString() }) }))
+      .then(() => 'https://x.example/p.jpg')
   }
   return Promise.reject(new Error('nope'))
 }
@@ -301,6 +303,7 @@ async def test_a_source_in_lxs_exact_shape(
         assert probe["aes"] == _aes_ecb(b"0123456789abcdef", b"k" * 16)
         padded = int.from_bytes(b"\0" * 126 + b"hi", "big")
         assert int(probe["rsa"], 16) == pow(padded, e, n)
+        assert probe["zlib"] == "zip me"
         assert probe["random"] == 24 and probe["info"] == "Shaped Source 2.0.0 desktop"
 
 
