@@ -28,7 +28,7 @@ they use."""
 _REQUIRE_LITERAL = re.compile(r"""\b(?:__musicfree_)?require\s*\(\s*(["'`])([^"'`]+)\1\s*\)""")
 _REQUIRE_DYNAMIC = re.compile(r"""\b(?:__musicfree_)?require\s*\(\s*[^"'`\s)]""")
 _COMMONJS = re.compile(r"\bmodule\.exports\b|\bexports\.default\b|\bexports\.\w+\s*=")
-_PLATFORM = re.compile(r"""\bplatform\s*:\s*["'`]""")
+_PLATFORM = re.compile(r"\bplatform\s*:")
 _EXPORTS_AT = re.compile(r"\bmodule\.exports\s*=|\bexports\.default\s*=")
 _STRING_FIELD = r"""\b{key}\s*:\s*(["'`])((?:\\.|(?!\1).)*)\1"""
 _USER_VARIABLES = re.compile(r"\buserVariables\s*:\s*\[(.*?)\]", re.S)
