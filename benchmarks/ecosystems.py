@@ -88,8 +88,9 @@ async def _loads(root: Path, rounds: int) -> dict[str, float]:
     paths["axios"].write_text(AXIOS_ONLY, encoding="utf-8")
     shutil.copy(FIXTURES / "musicfree-geciwang.js", paths["cheerio"])  # real: axios + cheerio
     async with Engine(_config(root)) as engine:
-        for path in paths.values():  # first-use costs (bundle files read, code paths warmed) for every side
-            await engine.unload((await engine.load(path)).id)
+        for _ in range(3):  # first-use costs (bundle files read, allocator and code paths warmed) for every side
+            for path in paths.values():
+                await engine.unload((await engine.load(path)).id)
         measured: dict[str, list[float]] = {name: [] for name in paths}
         for _ in range(rounds):  # interleaved, so drift hits all alike
             for name, path in paths.items():

@@ -29,8 +29,8 @@ WEB_PIECES: dict[str, re.Pattern[str]] = {
     "web-clone": re.compile(r"\bstructuredClone\b"),
     "web-events": re.compile(r"\b(?:Event|EventTarget|AbortController|AbortSignal)\b"),
 }
-"""Web globals beyond web.js's core, each parsed into a context only when the source (or its glue) names one
-of them: parsing is what they cost, and most plugins use none."""
+"""Web globals beyond web.js's core, each parsed into a context only when the plugin's source names one of
+them (or its flavour's glue or a library it loads uses it): parsing is what they cost, and most plugins use none."""
 LIBRARY_PIECES = {"crypto-js": ("web-crypto",)}
 """The web pieces an npm library itself uses (crypto-js draws on crypto.getRandomValues)."""
 _PIECE_FILES = {
@@ -109,6 +109,8 @@ class Flavour:
     use (`crypto-js` → `web-crypto`)."""
     glue: Callable[[str], str] = lambda text: ""
     """JavaScript (for this source) evaluated after the web globals and the libraries, before the plugin."""
+    pieces: tuple[str, ...] = ()
+    """Web pieces (WEB_PIECES) the glue itself uses."""
     wrap: Callable[[str, Source], str] | None = None
     """The script actually evaluated for the plugin's text (None: the text itself, as script or ES module)."""
     ready: str | None = None
@@ -130,8 +132,8 @@ class JsInstance:
         self._unsettled = flavour.unready
         glue = flavour.glue(source.text)
         libraries = flavour.libraries(source.text)
-        pieces = [name for name, names in WEB_PIECES.items() if names.search(source.text) or names.search(glue)]
-        pieces += [piece for library in libraries for piece in LIBRARY_PIECES.get(library, ())]
+        pieces = [name for name, names in WEB_PIECES.items() if names.search(source.text)]
+        pieces += [*flavour.pieces, *(piece for library in libraries for piece in LIBRARY_PIECES.get(library, ()))]
         bundles = [library_source(name) for name in dict.fromkeys((*pieces, *libraries))]
         self._js = quickjs.Context()
         self._js.set_memory_limit(limits.memory)

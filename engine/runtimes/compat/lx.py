@@ -75,6 +75,7 @@ BACKEND = Backend(
         js.Flavour(
             libraries=libraries,
             glue=glue,
+            pieces=("web-crypto",),  # lx.utils.crypto.randomBytes, formData boundaries
             ready="__fox_lx_ready",
             unready="the source never sent lx.send(lx.EVENT_NAMES.inited, {sources: ...}) while loading",
         ),

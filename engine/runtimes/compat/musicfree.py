@@ -121,7 +121,7 @@ BACKEND = Backend(
     extensions=(".js",),
     front_matter=js.BACKEND.front_matter,
     create=lambda source, ctx, limits: js.JsInstance(
-        source, ctx, limits, js.Flavour(libraries=libraries, glue=glue, wrap=wrap)
+        source, ctx, limits, js.Flavour(libraries=libraries, glue=glue, wrap=wrap, pieces=("web-text",))
     ),
     claims=claims,
     metadata=metadata,
