@@ -294,7 +294,7 @@ class JsInstance:
         return self._js.memory()["memory_used_size"]
 
     def close(self) -> None:
-        self._invoke = self._poll = self._take = self._settle = None
+        self._invoke = self._poll = self._take = self._settle = self._timers_next = self._timers_run = None
         self._js = None
 
 

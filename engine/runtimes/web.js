@@ -86,13 +86,12 @@
       configurable: true,
       get() {
         if (!factories.has(LAZY[name])) return undefined;
-        const value = library(LAZY[name])[name];
+        const piece = library(LAZY[name]);
+        const value = name === "crypto" ? piece.keyed(seedHex) : piece[name];  // the key never sits in a global
         global(name, value);
         return value;
       },
       set(value) { global(name, value); },
     });
   }
-  let seed = seedHex;
-  hidden("__fox_entropy", function __fox_entropy() { const key = seed; seed = ""; return key; });
 })

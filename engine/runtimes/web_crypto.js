@@ -6,9 +6,11 @@ __fox_define("web-crypto", function (module) {
   const report = (error) => { try { console.error("uncaught in a listener:", error && error.stack ? error.stack : String(error)); } catch (_) { /* console replaced */ } };
   // --- randomness: ChaCha20 keyed by the host (RFC 8439 block function) ----------------------------------
   const key = new Uint32(8), state = new Uint32(16), block = new Uint32(16);
-  const seed = __fox_entropy();  // 32 bytes from the host's OS, handed over once
-  for (let i = 0; i < 8; i++) key[i] = parseInt(seed.slice(i * 8, i * 8 + 8), 16);
   let counter = 0, stream = new Uint8(0), used = 0;
+  function rekey(seedHex) {  // 32 bytes from the host's OS, as hex
+    for (let i = 0; i < 8; i++) key[i] = parseInt(seedHex.slice(i * 8, i * 8 + 8), 16);
+    counter = 0; stream = new Uint8(0); used = 0;
+  }
   const rotl = (v, n) => (v << n) | (v >>> (32 - n));
   function quarter(x, a, b, c, d) {
     x[a] += x[b]; x[d] = rotl(x[d] ^ x[a], 16); x[c] += x[d]; x[b] = rotl(x[b] ^ x[c], 12);
@@ -49,5 +51,5 @@ __fox_define("web-crypto", function (module) {
     },
   };
 
-  module.exports = { crypto };
+  module.exports = { keyed(seedHex) { rekey(seedHex); return crypto; } };
 });
