@@ -218,6 +218,10 @@ async def test_the_real_webdav_plugin_lists_audio_and_plays_with_an_authorizatio
             "headers": {"Authorization": "Basic Ym9iOnB3QDE="},
             "source": "webdav",
         }
+        tops = await fox.call("webdav", "getTopLists")  # its own methods, by their own names
+        assert tops == [{"title": "全部歌曲", "data": [{"title": "/music/", "id": "/music/"}]}]
+        detail = await fox.call("webdav", "getTopListDetail", tops[0]["data"][0])
+        assert [m["id"] for m in detail["musicList"]] == ["/music/Gentle Rain.mp3"]
 
 
 # --- an HTML lyrics site: the real plugin's getLyric, and cheerio search in its exact shape ------------
