@@ -45,5 +45,5 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format engine script_api tests benchmarks
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) build dist *.egg-info $(dir $(BUNDLES)) $(NPM_DIR)/node_modules
 	$(MAKE) -s -C $(TRI) clean
