@@ -332,6 +332,27 @@ async def test_a_source_that_never_sends_inited_fails_to_load_within_the_deadlin
             await fox.load(path)
 
 
+async def test_an_error_in_a_request_callback_before_inited_fails_the_load(
+    write_plugin: Callable[[str, str], Path],
+    engine_config: Callable[..., dict[str, Any]],
+    shaped_server: tuple[str, list[Any]],
+) -> None:
+    base, _ = shaped_server
+    path = write_plugin(
+        "broken.js",
+        f"""
+        /**
+         * @name Broken
+         */
+        globalThis.lx.request('{base}/config', {{}}, (err, resp) => {{ throw new Error('bad config: ' + resp.statusCode) }})
+        """,
+    )
+    config = engine_config(plugin_configs={"broken": {"permissions": {"network": ["127.0.0.1"]}}})
+    async with Engine(config) as fox:
+        with pytest.raises(PluginError, match="bad config: 200"):
+            await fox.load(path)
+
+
 async def test_update_alert_reaches_the_host_only_with_the_notify_permission(
     write_plugin: Callable[[str, str], Path], engine_config: Callable[..., dict[str, Any]]
 ) -> None:

@@ -41,6 +41,12 @@
     return response;
   }
 
+  // As LX's onError: an uncaught error in a callback before `inited` fails the source's initialisation.
+  function onError(error) {
+    if (sources === null) settleReady.reject(error);
+    else console.error("uncaught in an lx.request callback:", error && error.stack ? error.stack : String(error));
+  }
+
   function handleInit(info) {
     if (!info) throw new Error("Missing required parameter init info");
     const declared = {};
@@ -93,16 +99,19 @@
       }
       let cancelled = false;
       const self = this;
+      const answer = (...args) => {
+        try { callback.call(self, ...args); } catch (error) { onError(error); }
+      };
       hostHttp(String(method).toUpperCase(), url, opts).then((res) => {
         if (cancelled) return;
         const raw = buffer().from(res.body_base64, "base64");
         let parsed = raw.toString();
         try { parsed = JSON.parse(parsed); } catch (_) { /* not JSON: the text */ }
-        callback.call(self, null, {
+        answer(null, {
           statusCode: res.status, statusMessage: res.reason, headers: nodeHeaders(res.header_list),
           bytes: raw.length, raw, body: parsed,
         }, parsed);
-      }, (error) => { if (!cancelled) callback.call(self, error, null, null); });
+      }, (error) => { if (!cancelled) answer(error, null, null); });
       return () => { cancelled = true; };
     },
     send(eventName, data) {
