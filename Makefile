@@ -13,7 +13,16 @@ $(STAMP): pyproject.toml
 # Plugins built from source: lyrics-tri's C as a native library (gcc) and a wasm module (clang + wasm-ld, from
 # Debian's clang and lld). A missing compiler skips that build; the engine then falls back to the next one.
 TRI := plugins_lua/lyrics-tri
-plugins:
+# The npm libraries MusicFree plugins require (engine/runtimes/compat/npm/package-lock.json), bundled by esbuild
+# into engine/runtimes/compat/bundles/ (build output, not in git); rebuilt when the lockfile or build script changes.
+NPM_DIR := engine/runtimes/compat/npm
+BUNDLES := engine/runtimes/compat/bundles/.built
+$(BUNDLES): $(NPM_DIR)/package-lock.json $(NPM_DIR)/build.mjs $(NPM_DIR)/htmlparser2-adapter.cjs
+	@if command -v npm >/dev/null; then \
+	  cd $(NPM_DIR) && npm ci --no-audit --no-fund --loglevel=error >/dev/null && node build.mjs >/dev/null && touch ../bundles/.built; \
+	else echo "npm not found (apt-get install nodejs npm): MusicFree/LX plugin libraries not built"; fi
+
+plugins: $(BUNDLES)
 	@if command -v $${CC:-gcc} >/dev/null; then $(MAKE) -s -C $(TRI) native; \
 	else echo "no C compiler: $(TRI) native build skipped"; fi
 	@if command -v clang >/dev/null && command -v wasm-ld >/dev/null; then $(MAKE) -s -C $(TRI) wasm; \
@@ -36,5 +45,5 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format engine script_api tests benchmarks
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) build dist *.egg-info $(dir $(BUNDLES)) $(NPM_DIR)/node_modules
 	$(MAKE) -s -C $(TRI) clean

@@ -11,7 +11,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-from benchmarks import dispatch, grpc, hop, host_api, load, metrics, native_wasm, process, reload
+from benchmarks import dispatch, ecosystems, grpc, hop, host_api, load, metrics, native_wasm, process, reload
 from benchmarks.common import Figure, table
 
 SUITES = {
@@ -24,6 +24,7 @@ SUITES = {
     "process": process.run,
     "reload": reload.run,
     "grpc": grpc.run,
+    "ecosystems": ecosystems.run,
 }
 
 

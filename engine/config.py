@@ -39,6 +39,9 @@ class PluginSettings:
     config: dict[str, Any] = field(default_factory=dict)
     isolation: str | None = None
     """`thread` or `process` for this plugin; None: `security.isolation`."""
+    permissions: Mapping[str, Any] = field(default_factory=dict)
+    """Granted by the user on top of the manifest's (a manifest `permissions` mapping): how plugins whose own
+    metadata cannot ask for permissions (MusicFree, LX) get network access."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +218,11 @@ class Config:
             max_concurrent_loads=performance.get("max_concurrent_loads", defaults.max_concurrent_loads),
             plugin_configs={
                 plugin_id: PluginSettings(
-                    s.get("enabled", True), s.get("priority", 0), dict(s.get("config", {})), s.get("isolation")
+                    s.get("enabled", True),
+                    s.get("priority", 0),
+                    dict(s.get("config", {})),
+                    s.get("isolation"),
+                    dict(s.get("permissions", {})),
                 )
                 for plugin_id, s in plugins.get("plugin_configs", {}).items()
             },

@@ -35,7 +35,7 @@ from script_api.host.services import HostServices
 from script_api.host.storage import Storage
 from script_api.lyrics import Lyrics
 from script_api.player import Player
-from script_api.types import Song
+from script_api.types import Song, media_source_from_plugin
 
 log = logging.getLogger(__name__)
 
@@ -415,6 +415,20 @@ class Engine:
                 raise reply.error
         last = replies[-1] if replies else None
         return last.value if last is not None and last.error is None else None
+
+    async def song_url(
+        self, song: Song | Mapping[str, Any], quality: str | None = None, *, timeout: float | None = None
+    ) -> dict[str, Any] | None:
+        """A playable URL for `song` from the plugin that found it (its `source`): `{url, headers, source}`, or
+        None when it has none. Plugins of other ecosystems are given the whole song (their item is its `extra`)."""
+        data = song.to_dict() if isinstance(song, Song) else dict(song)
+        plugin = self._get(str(data.get("source") or ""))
+        argument = data if plugin.manifest.backend.song_url_takes_song else str(data.get("id", ""))
+        answer = await plugin.call("get_song_url", (argument, quality), timeout)
+        try:
+            return media_source_from_plugin(answer, source=plugin.id, path="get_song_url()")
+        except ValueError as exc:
+            raise PluginError(f"get_song_url() returned {exc}", plugin=plugin.id) from None
 
     async def emit(self, event: str, payload: Any = None) -> None:
         """Deliver an event to every plugin's `on_<event>` and to host listeners; does not wait for plugins."""

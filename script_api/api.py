@@ -129,7 +129,9 @@ HOST_FUNCTIONS: dict[str, HostFunction] = _table(
         "network",
         "url:string opts?:object",
         "object",
-        "GET a URL. opts: headers, query, timeout (s). Returns {status, ok, url, headers, body, json?}.",
+        "GET a URL. opts: headers, query, timeout (s), max_redirects, binary. Returns {status, ok, reason, url, "
+        "headers, header_list, body (or body_base64 with binary), json?}; header_list keeps every value of a "
+        "repeated header (set-cookie).",
         http.get,
         lambda args: http.parse_target(args[0] if args else None),
     ),
@@ -138,7 +140,9 @@ HOST_FUNCTIONS: dict[str, HostFunction] = _table(
         "network",
         "method:string url:string opts?:object",
         "object",
-        "Any HTTP method. opts: headers, query, body (string) or json (value), timeout (s).",
+        "Any HTTP method. opts: headers (Cookie, Host, Referer sent as given), query, body (string), body_base64 "
+        "(bytes) or json (value), timeout (s), max_redirects (0: return the 3xx), binary (answer body_base64). "
+        "Cookies the server sets are kept per plugin.",
         http.request,
         lambda args: http.parse_target(args[1] if len(args) > 1 else None),
     ),

@@ -193,3 +193,20 @@ class Playlist:
             "song_count": self.song_count,
             "creator": self.creator,
         }
+
+
+def media_source_from_plugin(value: Any, *, source: str, path: str = "") -> dict[str, Any] | None:
+    """What `get_song_url` answers — a URL, or ``{"url", "headers"}`` — as ``{url, headers, source}``; None
+    (or an empty answer) means the plugin has no URL for the song."""
+    if not value:
+        return None
+    obj = {"url": value} if isinstance(value, str) else as_object(value, path, "a URL or an object")
+    url = opt_str(obj.get("url"), at(path, "url"))
+    if url is None:
+        return None
+    headers = as_object(obj.get("headers") or {}, at(path, "headers"))
+    return {
+        "url": url,
+        "headers": {str(k): as_str(v, at(path, f"headers.{k}")) for k, v in headers.items()},
+        "source": source,
+    }

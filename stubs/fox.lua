@@ -131,13 +131,13 @@ function fox.plugin.info() end
 ---@class fox.http
 fox.http = {}
 
----GET a URL. opts: headers, query, timeout (s). Returns {status, ok, url, headers, body, json?}. Needs permission `network`.
+---GET a URL. opts: headers, query, timeout (s), max_redirects, binary. Returns {status, ok, reason, url, headers, header_list, body (or body_base64 with binary), json?}; header_list keeps every value of a repeated header (set-cookie). Needs permission `network`.
 ---@param url string
 ---@param opts? table<string, any>
 ---@return table<string, any>
 function fox.http.get(url, opts) end
 
----Any HTTP method. opts: headers, query, body (string) or json (value), timeout (s). Needs permission `network`.
+---Any HTTP method. opts: headers (Cookie, Host, Referer sent as given), query, body (string), body_base64 (bytes) or json (value), timeout (s), max_redirects (0: return the 3xx), binary (answer body_base64). Cookies the server sets are kept per plugin. Needs permission `network`.
 ---@param method string
 ---@param url string
 ---@param opts? table<string, any>

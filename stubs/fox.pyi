@@ -86,9 +86,9 @@ class _FoxPlugin:
 
 class _FoxHttp:
     def get(self, url: str, opts: dict[str, Any] | None = None) -> dict[str, Any]:
-        """GET a URL. opts: headers, query, timeout (s). Returns {status, ok, url, headers, body, json?}. Needs permission `network`."""
+        """GET a URL. opts: headers, query, timeout (s), max_redirects, binary. Returns {status, ok, reason, url, headers, header_list, body (or body_base64 with binary), json?}; header_list keeps every value of a repeated header (set-cookie). Needs permission `network`."""
     def request(self, method: str, url: str, opts: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Any HTTP method. opts: headers, query, body (string) or json (value), timeout (s). Needs permission `network`."""
+        """Any HTTP method. opts: headers (Cookie, Host, Referer sent as given), query, body (string), body_base64 (bytes) or json (value), timeout (s), max_redirects (0: return the 3xx), binary (answer body_base64). Cookies the server sets are kept per plugin. Needs permission `network`."""
 
 class _FoxStorage:
     def get(self, key: str, default: Any = None) -> Any:

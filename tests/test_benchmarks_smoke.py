@@ -26,6 +26,9 @@ FIGURES = {
     *(f"reload.{lang}.{tag}" for lang in ("lua", "js") for tag in ("p50", "p95")),
     *(f"process.hang.{kind}" for kind in ("py", "node", "lua")),
     *(f"grpc.{figure}" for figure in ("unary.p50", "unary.p95", "unary.ratio", "tracing", "serving")),
+    "musicfree.load.cheerio",
+    "musicfree.load.axios",
+    "musicfree.search",
 }
 
 

@@ -178,6 +178,7 @@ def test_foxplug_call_answers_from_both_bundled_process_plugins(
     assert refused.stderr.strip().splitlines() == [
         f"PermissionDenied: plugin `{folder.name}` called fox.ui.notify('hi') without the `ui.notify` permission"
         " — add `ui.notify: true` under permissions in its manifest"
+        f" (or plugin_configs.{folder.name}.permissions in the config)"
     ]
     assert granted.returncode == 0, granted.stderr
 

@@ -8,10 +8,12 @@ from typing import Any
 from engine.errors import FoxplugError, PluginError, PluginNotFound
 from script_api.api import HOST_FUNCTIONS
 from script_api.context import PluginContext
+from script_api.host.redact import redact
 
 
 def _describe(name: str, args: Sequence[Any]) -> str:
     shown = ", ".join(repr(a) if isinstance(a, str | int | float) else "…" for a in args[:2])
+    shown = redact(shown)  # a URL argument may carry a password or a token
     return f"fox.{name}({shown})"
 
 

@@ -24,6 +24,10 @@ class Grants:
         flags = frozenset(name for name, value in permissions.items() if name != "network" and value is True)
         return cls(flags, tuple(h.lower() for h in permissions.get("network") or ()))
 
+    def merged(self, other: Grants) -> Grants:
+        """Both sets of grants (the manifest's, and what the user granted in `plugin_configs.<id>.permissions`)."""
+        return Grants(self.flags | other.flags, tuple(dict.fromkeys((*self.network, *other.network))))
+
     def plus(self, extra: Iterable[str]) -> Grants:
         """Add CLI-style grants: `storage`, `network` (any host) or `network:HOST`."""
         flags, network = set(self.flags), list(self.network)
@@ -118,7 +122,8 @@ class PermissionGate:
         raise PermissionDenied(
             f"plugin `{ctx.plugin_id}` called {call} without the `{permission}` permission",
             plugin=ctx.plugin_id,
-            hint=f"add `{permission}: true` under permissions in its manifest",
+            hint=f"add `{permission}: true` under permissions in its manifest "
+            f"(or plugin_configs.{ctx.plugin_id}.permissions in the config)",
         )
 
     def _check_target(self, ctx: Any, target: Target, call: str) -> None:
@@ -142,7 +147,8 @@ class PermissionGate:
             raise PermissionDenied(
                 f"plugin `{ctx.plugin_id}` called {call} but holds no network grant for {host}",
                 plugin=ctx.plugin_id,
-                hint="add it under permissions.network in its manifest, and allow it in security.network_allow",
+                hint=f"add it under permissions.network in its manifest (or plugin_configs.{ctx.plugin_id}.permissions"
+                ".network in the config), and allow it in security.network_allow",
             )
         if address is not None:
             self.allowed_addresses(ctx, host, [address], call)
@@ -169,7 +175,8 @@ class PermissionGate:
             f"plugin `{ctx.plugin_id}` called {call} but {where} {refusal}",
             plugin=ctx.plugin_id,
             hint=(
-                f'add "{address}" (or a network containing it) under permissions.network in its manifest; '
+                f'add "{address}" (or a network containing it) under permissions.network in its manifest '
+                f"(or plugin_configs.{ctx.plugin_id}.permissions.network in the config); "
                 "`*` and host names never grant loopback, private, link-local or other non-public addresses"
             ),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from importlib.metadata import EntryPoint
 from pathlib import Path
@@ -12,7 +13,7 @@ from engine.errors import ManifestError
 from engine.gate.permissions import Grants
 from engine.loading.semver import parse_range
 from engine.running.version import Implementation, Manifest
-from engine.runtimes import BACKENDS, INSTALLED, backend_for_extension, script_backend_for
+from engine.runtimes import BACKENDS, INSTALLED, backend_for_extension, claiming_backend, script_backend_for
 from engine.runtimes.base import Backend, Source
 from engine.schemas import YamlDoc, YamlSyntaxError, dotted, problems
 from engine.units import parse_duration, parse_size
@@ -78,6 +79,10 @@ def read_plugin(path: Path, entry_point: EntryPoint | None = None) -> tuple[Mani
         raise _fail(f"unknown plugin file type {path.suffix!r}", path, hint=f"plugin files end in {known}")
     source = _read_source(path)
     match = backend.front_matter.search(source.text)
+    if match is None and (claimed := claiming_backend(path, source.text)) is not None and claimed.metadata:
+        # another ecosystem's plugin: its own metadata is its manifest (JSON is YAML)
+        data = {"id": _stem_id(path), **claimed.metadata(path, source.text), "runtime": claimed.name}
+        return _build(_parse(json.dumps(data), path, 1), path, path, path, source)
     if match is None:
         grants = Grants()
         manifest = Manifest(_stem_id(path), "0.0.0", path, path, backend, grants, None)

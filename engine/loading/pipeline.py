@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.config import Config
 from engine.errors import ConfigError, FoxplugError, ManifestError, PluginError
-from engine.gate.permissions import PermissionGate
+from engine.gate.permissions import Grants, PermissionGate
 from engine.loading import compat
 from engine.loading.dependencies import check_dependencies
 from engine.loading.discover import fingerprint
@@ -87,7 +87,7 @@ async def load_plugin(
         plugin_config = dict(settings.config if config is None else config)
         _check_plugin_config(manifest, plugin_config, env.config.source)
         plan = compat.plan(manifest, version.source, env.config.compatibility)
-        grants = manifest.grants.plus(env.grants)
+        grants = manifest.grants.merged(Grants.from_manifest(settings.permissions)).plus(env.grants)
         env.gate.policy.admit(grants, plugin=manifest.id, file=str(manifest.path))
         check_dependencies(manifest, env.loaded)
     except FoxplugError:

@@ -79,6 +79,12 @@ class Backend:
     """Manifest fields of which it needs at least one (a process plugin: `command`)."""
     needs_hint: str = ""
     """An example of those fields, for the error when none is there."""
+    claims: Callable[[str], bool] | None = None
+    """For another ecosystem's plugin shape: does this source (a file without front matter) look like one?"""
+    metadata: Callable[[Path, str], dict[str, Any]] | None = None
+    """With `claims`: the manifest fields read from the plugin's own metadata (name, version, config_schema...)."""
+    song_url_takes_song: bool = False
+    """`get_song_url` is given the whole Song (its `extra` holds what the plugin needs), not only its id."""
 
 
 def run_start_hooks(

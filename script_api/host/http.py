@@ -8,6 +8,8 @@ only the addresses the gate allowed, so the connection goes to the address that 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import json
 import re
@@ -22,10 +24,13 @@ from yarl import URL
 
 from engine.errors import PluginError, PluginTimeout, ResourceLimitExceeded
 from script_api.context import PluginContext
+from script_api.host.redact import redact
 
 MAX_REDIRECTS = 5
+"""Followed unless the caller asks otherwise (`opts.max_redirects`, 0: hand back the 3xx itself)."""
+MAX_REDIRECTS_CAP = 20
 DEFAULT_TIMEOUT = 30.0
-_CREDENTIALS = ("authorization", "cookie", "proxy-authorization")
+_CREDENTIALS = ("authorization", "cookie", "proxy-authorization", "host")
 _HOST_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
 
 
@@ -100,11 +105,31 @@ class CheckedResolver(AbstractResolver):
 
 @dataclass
 class _PluginHttp:
-    """One plugin version's connections, and how many of its requests are in flight."""
+    """One plugin version's connections, its cookie jar, and how many of its requests are in flight."""
 
     ctx: PluginContext
     session: aiohttp.ClientSession
+    cookies: aiohttp.CookieJar
     in_flight: int = 0
+
+
+def _body(opts: dict[str, Any], call: str) -> str | bytes | None:
+    if "json" in opts:
+        return json.dumps(opts["json"])
+    if opts.get("body_base64") is not None:
+        try:
+            return base64.b64decode(str(opts["body_base64"]), validate=True)
+        except binascii.Error:
+            raise PluginError(f"{call}: opts.body_base64 is not base64") from None
+    body = opts.get("body")
+    return None if body is None else str(body)
+
+
+def _redirect_budget(opts: dict[str, Any]) -> int:
+    wanted = opts.get("max_redirects", MAX_REDIRECTS)
+    if isinstance(wanted, bool) or not isinstance(wanted, int | float) or wanted < 0:
+        return MAX_REDIRECTS
+    return min(int(wanted), MAX_REDIRECTS_CAP)
 
 
 class HttpClient:
@@ -119,14 +144,22 @@ class HttpClient:
         client = self._plugins.get(id(ctx))
         if client is None:
             connector = aiohttp.TCPConnector(resolver=CheckedResolver(ctx), use_dns_cache=False)
-            session = aiohttp.ClientSession(connector=connector, headers={"User-Agent": "foxplug"}, trust_env=False)
-            client = self._plugins[id(ctx)] = _PluginHttp(ctx, session)
+            # The session keeps no cookies itself: _follow sends and stores them hop by hop, so an explicit
+            # Cookie header from the plugin goes out exactly as written (aiohttp would re-parse and merge it).
+            session = aiohttp.ClientSession(
+                connector=connector,
+                headers={"User-Agent": "foxplug"},
+                trust_env=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
+            jar = aiohttp.CookieJar(unsafe=True)  # unsafe: also remember cookies of hosts given by address
+            client = self._plugins[id(ctx)] = _PluginHttp(ctx, session, jar)
         return client
 
     async def fetch(self, ctx: PluginContext, method: str, target: Target, opts: dict[str, Any]) -> dict[str, Any]:
         """`target` has passed the gate already; redirects are judged here, hop by hop."""
         client = self._for(ctx)
-        call = f"fox.http.request({method} {target.url})"
+        call = f"fox.http.request({method} {redact(str(target.url))})"
         if client.in_flight >= self.max_in_flight:
             raise ResourceLimitExceeded(
                 f"{call}: plugin `{ctx.plugin_id}` already has {client.in_flight} requests in flight, its limit",
@@ -135,54 +168,60 @@ class HttpClient:
             )
         client.in_flight += 1
         try:
-            return await self._follow(client.session, ctx, method, target, opts, call)
+            return await self._follow(client, ctx, method, target, opts, call)
         finally:
             client.in_flight -= 1
 
     async def _follow(
         self,
-        session: aiohttp.ClientSession,
+        client: _PluginHttp,
         ctx: PluginContext,
         method: str,
         target: Target,
         opts: dict[str, Any],
         call: str,
     ) -> dict[str, Any]:
-        body = opts.get("body")
-        if "json" in opts:
-            body = json.dumps(opts["json"])
+        body = _body(opts, call)
         headers = {str(k): str(v) for k, v in (opts.get("headers") or {}).items()}
-        if "json" in opts:
-            headers.setdefault("Content-Type", "application/json")
+        if "json" in opts and not any(k.lower() == "content-type" for k in headers):
+            headers["Content-Type"] = "application/json"
         params = {str(k): str(v) for k, v in (opts.get("query") or {}).items()} or None
-        for _ in range(MAX_REDIRECTS + 1):
-            async with session.request(
-                method, target.url, headers=headers, params=params, data=body, allow_redirects=False
+        allowed = _redirect_budget(opts)
+        hops = 0
+        while True:
+            sent = dict(headers)
+            own_cookie = any(k.lower() == "cookie" for k in sent)  # the plugin's own Cookie header wins over the jar
+            if not own_cookie and (jar_cookies := client.cookies.filter_cookies(target.url)):
+                sent["Cookie"] = "; ".join(f"{name}={morsel.coded_value}" for name, morsel in jar_cookies.items())
+            async with client.session.request(
+                method, target.url, headers=sent, params=params, data=body, allow_redirects=False
             ) as response:
-                if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
+                client.cookies.update_cookies(response.cookies, response.url)
+                if allowed and response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
+                    if hops == allowed:
+                        raise PluginError(f"{call}: more than {allowed} redirects", plugin=ctx.plugin_id)
                     try:
                         location = URL(response.headers["Location"])
                     except ValueError:
                         raise PluginError(
-                            f"{call}: the redirect to {response.headers['Location']!r} is not a URL"
+                            f"{call}: the redirect to {redact(response.headers['Location'])!r} is not a URL"
                         ) from None
                     previous, target = target, parse_target(response.url.join(location))
                     ctx.authorize("network", target, call)
                     if target.host != previous.host:  # credentials meant for one host are not sent to another
                         headers = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIALS}
-                    if response.status == 303:
+                    if response.status == 303 or (response.status in (301, 302) and method == "POST"):
                         method, body = "GET", None
-                    params = None
+                    params, hops = None, hops + 1
                     continue
-                return await self._read(ctx, response)
-        raise PluginError(f"{call}: more than {MAX_REDIRECTS} redirects", plugin=ctx.plugin_id)
+                return await self._read(ctx, response, binary=bool(opts.get("binary")))
 
-    async def _read(self, ctx: PluginContext, response: aiohttp.ClientResponse) -> dict[str, Any]:
+    async def _read(self, ctx: PluginContext, response: aiohttp.ClientResponse, *, binary: bool) -> dict[str, Any]:
         limit = self.max_response_bytes
+        shown = redact(str(response.url))
         if (response.content_length or 0) > limit:
             raise ResourceLimitExceeded(
-                f"fox.http: response of {response.content_length} bytes from {response.url} exceeds the "
-                f"{limit}-byte cap",
+                f"fox.http: response of {response.content_length} bytes from {shown} exceeds the {limit}-byte cap",
                 plugin=ctx.plugin_id,
             )
         data = bytearray()
@@ -190,17 +229,25 @@ class HttpClient:
             data += chunk
             if len(data) > limit:
                 raise ResourceLimitExceeded(
-                    f"fox.http: response from {response.url} exceeds the {limit}-byte cap",
-                    plugin=ctx.plugin_id,
+                    f"fox.http: response from {shown} exceeds the {limit}-byte cap", plugin=ctx.plugin_id
                 )
-        text = data.decode(response.charset or "utf-8", errors="replace")
+        headers: dict[str, str] = {}
+        for name, value in response.headers.items():
+            name = name.lower()
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
         result: dict[str, Any] = {
             "status": response.status,
             "ok": 200 <= response.status < 300,
+            "reason": response.reason or "",
             "url": str(response.url),
-            "headers": {k.lower(): v for k, v in response.headers.items()},
-            "body": text,
+            "headers": headers,
+            "header_list": [[name.lower(), value] for name, value in response.headers.items()],
         }
+        if binary:
+            result["body_base64"] = base64.b64encode(data).decode("ascii")
+            return result
+        text = data.decode(response.charset or "utf-8", errors="replace")
+        result["body"] = text
         if response.content_type == "application/json":
             with contextlib.suppress(json.JSONDecodeError):
                 result["json"] = json.loads(text)
@@ -223,14 +270,14 @@ def request(
 ) -> dict[str, Any]:
     """`scope` is `url` as dispatch parsed it and the gate judged it; the request goes there, not to a re-parse."""
     opts = opts or {}
-    call = f"fox.http.request({method} {url})"
+    call = f"fox.http.request({method} {redact(url)})"
     timeout = min(float(opts.get("timeout", DEFAULT_TIMEOUT)), ctx.remaining(call))
     try:
         return ctx.services.run(ctx.services.http.fetch(ctx, method.upper(), scope, opts), timeout)
     except TimeoutError:
         raise PluginTimeout(f"{call} took longer than {timeout:.3g} s", plugin=ctx.plugin_id) from None
     except aiohttp.ClientError as exc:
-        raise PluginError(f"{call} failed: {exc}", plugin=ctx.plugin_id) from None
+        raise PluginError(f"{call} failed: {redact(str(exc))}", plugin=ctx.plugin_id) from None
 
 
 def get(ctx: PluginContext, url: str, opts: dict[str, Any] | None = None, *, scope: Target) -> dict[str, Any]:
