@@ -18,6 +18,7 @@ from engine.errors import (
     IncompatiblePlatform,
     ManifestError,
     PermissionDenied,
+    PlayerError,
     PluginCrashed,
     PluginError,
     PluginNotFound,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from engine.engine import Engine
     from engine.fanout import SearchResult
     from engine.monitoring.report import PerformanceReport
+    from engine.players.mpv import MpvPlayer
     from engine.players.null import NullPlayer
     from engine.running.plugin import PluginInfo
     from engine.sync import SyncEngine
@@ -40,6 +42,7 @@ _LAZY = {
     "Engine": "engine.engine",
     "SearchResult": "engine.fanout",
     "PerformanceReport": "engine.monitoring.report",
+    "MpvPlayer": "engine.players.mpv",
     "NullPlayer": "engine.players.null",
     "PluginInfo": "engine.running.plugin",
     "SyncEngine": "engine.sync",
@@ -63,9 +66,11 @@ __all__ = [
     "FoxplugError",
     "IncompatiblePlatform",
     "ManifestError",
+    "MpvPlayer",
     "NullPlayer",
     "PerformanceReport",
     "PermissionDenied",
+    "PlayerError",
     "PluginCrashed",
     "PluginError",
     "PluginInfo",

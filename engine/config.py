@@ -123,6 +123,21 @@ class CompatibilityPolicy:
     """Try the next candidate when one does not fit this machine or fails to load."""
 
 
+@dataclass(frozen=True, slots=True)
+class PlayerSettings:
+    """`player`: what plays when the embedding host brings no player of its own (`foxplug run`, `serve`)."""
+
+    backend: str = "null"
+    """`null` (a simulated clock) or `mpv`."""
+    mpv_path: str = "mpv"
+    mpv_args: tuple[str, ...] = ()
+
+
+def _player(section: Mapping[str, Any]) -> PlayerSettings:
+    mpv = section.get("mpv", {})
+    return PlayerSettings(section.get("backend", "null"), mpv.get("path", "mpv"), tuple(mpv.get("args", ())))
+
+
 @dataclass(frozen=True)
 class Config:
     directories: tuple[Path, ...] = ()
@@ -144,6 +159,7 @@ class Config:
     plugin_configs: Mapping[str, PluginSettings] = field(default_factory=dict)
     monitoring: Monitoring = Monitoring()
     compatibility: CompatibilityPolicy = CompatibilityPolicy()
+    player: PlayerSettings = PlayerSettings()
     sections: Mapping[str, Any] = field(default_factory=dict)
     """The validated `plugins:` mapping, for sections owned by later features (monitoring, registry...)."""
     source: Path | None = None
@@ -231,6 +247,7 @@ class Config:
                 prefer=tuple(plugins.get("compatibility", {}).get("prefer", defaults.compatibility.prefer)),
                 fallback=plugins.get("compatibility", {}).get("fallback", True),
             ),
+            player=_player(plugins.get("player", {})),
             sections=plugins,
             source=source,
         )

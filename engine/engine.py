@@ -7,6 +7,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from engine.config import Config, default_config_path
 from engine.errors import FoxplugError, PluginError, PluginNotFound
 from engine.events import EventBus, Listener
-from engine.fanout import SearchResult, ask
+from engine.fanout import Reply, SearchResult, ask
 from engine.gate.permissions import PermissionGate
 from engine.loading.dependencies import LoadedVersions, in_dependency_order
 from engine.loading.discover import discover, fingerprint
@@ -24,7 +25,8 @@ from engine.monitoring.alerts import AlertEvaluator
 from engine.monitoring.metrics import Metrics, sample_memory
 from engine.monitoring.report import PerformanceReport, performance_report
 from engine.monitoring.tracing import Tracing
-from engine.players.null import NullPlayer
+from engine.players import player_for
+from engine.players.tones import is_tone, tone_file
 from engine.running.plugin import Plugin, PluginInfo
 from engine.running.state import IDLE, PluginState
 from engine.running.version import PluginVersion
@@ -34,7 +36,7 @@ from script_api.host.http import HttpClient
 from script_api.host.services import HostServices
 from script_api.host.storage import Storage
 from script_api.lyrics import Lyrics
-from script_api.player import Player
+from script_api.player import Player, PlayerHooks, song_dict
 from script_api.types import Song, media_source_from_plugin
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,9 @@ class Engine:
         grants: Iterable[str] = (),
     ) -> None:
         self.config = config if isinstance(config, Config) else Config.from_mapping(config or {})
-        self.player: Player = player or NullPlayer()
+        self.player: Player = player or player_for(self.config.player)
+        self._own_player = player is None
+        """The engine made its player (`plugins.player`), so it closes it; a host's player is the host's."""
         self._grants = tuple(grants)
         self._plugins: dict[str, Plugin] = {}
         self._services: HostServices | None = None
@@ -111,6 +115,17 @@ class Engine:
             emit=partial(self.events.queue, later),
             tracer_provider=self.tracing.provider if self.tracing is not None else None,
         )
+        bind = getattr(self.player, "bind", None)
+        if callable(bind):
+            bind(
+                PlayerHooks(
+                    resolve=partial(self._url_for_player, loop),
+                    emit=lambda event, payload: later(self.events.deliver, event, payload),
+                    notify=lambda text, level: later(
+                        self._publish, "notify", {"plugin": "player", "text": text, "level": level}
+                    ),
+                )
+            )
         self._env = LoadEnv(
             self.config,
             self._services,
@@ -338,7 +353,10 @@ class Engine:
         self._closers.append(close)
 
     async def close(self) -> None:
-        """Stop every plugin (running `stop()`), then the shared services."""
+        """Stop the engine's own player (mpv exits), every plugin (running `stop()`), then the shared services."""
+        close_player = getattr(self.player, "close", None)
+        if self._own_player and callable(close_player):
+            await asyncio.to_thread(close_player)
         closers, self._closers = self._closers, []
         for close in reversed(closers):
             await close()
@@ -397,42 +415,69 @@ class Engine:
                 result.add(reply.value, type, reply.plugin.id, limit)
         return result
 
-    async def lyrics(self, song: Mapping[str, Any], *, timeout: float | None = None) -> Lyrics | None:
+    async def lyrics(self, song: Mapping[str, Any] | Song, *, timeout: float | None = None) -> Lyrics | None:
         """The first `lyrics` provider, by priority, that answers with lyrics."""
 
         def parsed(answer: Any) -> Lyrics | None:
             return Lyrics.from_plugin(answer, path="get_lyrics()") if answer else None
 
         replies = await ask(
-            self._ordered("lyrics"), "get_lyrics", (dict(song),), first_result=True, accept=parsed, timeout=timeout
+            self._ordered("lyrics"), "get_lyrics", (song_dict(song),), first_result=True, accept=parsed, timeout=timeout
         )
-        for reply in replies:
-            if isinstance(reply.error, FoxplugError | ValueError):
-                log.warning(
-                    "lyrics from %s failed: %s", reply.plugin.id, reply.error, extra={"plugin": reply.plugin.id}
-                )
-            elif reply.error is not None:
-                raise reply.error
-        last = replies[-1] if replies else None
-        return last.value if last is not None and last.error is None else None
+        answer = _first_answer(replies, "lyrics")
+        return replace(answer.value, source=answer.plugin.id) if answer is not None else None
 
     async def song_url(
-        self, song: Song | Mapping[str, Any], quality: str | None = None, *, timeout: float | None = None
+        self, song: Mapping[str, Any] | Song, quality: str | None = None, *, timeout: float | None = None
     ) -> dict[str, Any] | None:
-        """A playable URL for `song` from the plugin that found it (its `source`): `{url, headers, source}`, or
-        None when it has none. Plugins of other ecosystems are given the whole song (their item is its `extra`)."""
-        data = song.to_dict() if isinstance(song, Song) else dict(song)
-        plugin = self._get(str(data.get("source") or ""))
-        argument = data if plugin.manifest.backend.song_url_takes_song else str(data.get("id", ""))
-        answer = await plugin.call("get_song_url", (argument, quality), timeout)
+        """`{url, headers, source}` for a song: its own source first, then the other `song_url` providers by
+        priority, then the song's own `url`; None if there is none. When none answers and the song's own source
+        failed, its error is raised. Plugins of other ecosystems are given the whole song (their item is its
+        `extra`). A `tone:NAME` URL (the demo catalogue's) becomes a wav file written on first use."""
+        data = song_dict(song)
+        source = data.get("source")
+
+        def arguments(plugin: Plugin) -> tuple[Any, ...]:
+            return (data if plugin.manifest.backend.song_url_takes_song else str(data.get("id", "")), quality)
+
+        replies = await ask(
+            sorted(self._ordered("song_url"), key=lambda p: p.id != source),
+            "get_song_url",
+            arguments,
+            first_result=True,
+            accept=partial(media_source_from_plugin, source="", path="get_song_url()"),
+            timeout=timeout,
+        )
+        answer = _first_answer(replies, "song_url")
+        if answer is not None:
+            found = {**answer.value, "source": answer.plugin.id}
+        elif (own := next((r for r in replies if r.plugin.id == source and r.error is not None), None)) is not None:
+            if isinstance(own.error, FoxplugError):
+                raise own.error
+            raise PluginError(f"get_song_url() returned {own.error}", plugin=own.plugin.id)
+        elif isinstance(data.get("url"), str) and data["url"]:
+            found = {"url": data["url"], "headers": {}, "source": source or ""}
+        else:
+            return None
+        if not is_tone(found["url"]):
+            return found
         try:
-            return media_source_from_plugin(answer, source=plugin.id, path="get_song_url()")
-        except ValueError as exc:
-            raise PluginError(f"get_song_url() returned {exc}", plugin=plugin.id) from None
+            return {**found, "url": await asyncio.to_thread(tone_file, found["url"])}  # ms of writing, once a tone
+        except ValueError as error:
+            log.warning("song_url from %s failed: %s", found["source"], error, extra={"plugin": found["source"]})
+            return None
+
+    def _url_for_player(self, loop: asyncio.AbstractEventLoop, song: dict[str, Any]) -> str | None:
+        """The player's `resolve` hook, on the player's own thread: `song_url` run on the engine's loop."""
+        found = asyncio.run_coroutine_threadsafe(self.song_url(song), loop).result(self.config.call_timeout + 1)
+        return found["url"] if found else None
 
     async def emit(self, event: str, payload: Any = None) -> None:
-        """Deliver an event to every plugin's `on_<event>` and to host listeners; does not wait for plugins."""
-        self.events.deliver(event, payload)
+        """Deliver an event to every plugin's `on_<event>` and to host listeners; does not wait for plugins.
+
+        A `Song` (or any data type with `to_dict`) is sent as its plain data."""
+        to_dict = getattr(payload, "to_dict", None)
+        self.events.deliver(event, to_dict() if callable(to_dict) else payload)
 
     def _breaker_event(self, plugin: Plugin, event: str, payload: dict[str, Any]) -> None:
         if self._plugins.get(plugin.id) is plugin:  # an old version winding down after a reload speaks for nobody
@@ -452,6 +497,19 @@ class Engine:
 
     def _publish(self, event: str, payload: dict[str, Any]) -> None:
         self.events.publish(event, payload)
+
+
+def _first_answer(replies: list[Reply], capability: str) -> Reply | None:
+    """The answer of a first-result ask, if one came; the providers that failed on the way are logged."""
+    for reply in replies:
+        if isinstance(reply.error, FoxplugError | ValueError):
+            log.warning(
+                "%s from %s failed: %s", capability, reply.plugin.id, reply.error, extra={"plugin": reply.plugin.id}
+            )
+        elif reply.error is not None:
+            raise reply.error
+    last = replies[-1] if replies else None
+    return last if last is not None and last.error is None and last.value is not None else None
 
 
 def _kept_off(current: Plugin | None) -> bool | None:

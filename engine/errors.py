@@ -102,6 +102,10 @@ class IncompatiblePlatform(FoxplugError):
         super().__init__(message, **address)  # type: ignore[arg-type]
 
 
+class PlayerError(FoxplugError):
+    """The player could not do what was asked: mpv is missing or gone, or the embedding player answered an error."""
+
+
 class PluginNotFound(FoxplugError):
     """No plugin with that id, file or function."""
 

@@ -26,19 +26,20 @@ class Reply:
 async def ask(
     plugins: Sequence[Plugin],
     function: str,
-    args: tuple[Any, ...] = (),
+    args: tuple[Any, ...] | Callable[[Plugin], tuple[Any, ...]] = (),
     *,
     first_result: bool = False,
     accept: Callable[[Any], Any] | None = None,
     timeout: float | None = None,
 ) -> list[Reply]:
-    """Every plugin's reply, in the order given. `accept` turns an answer into the value kept (None: no answer;
-    ValueError: the plugin's error). With `first_result`, plugins are asked in turn and asking stops at the
-    first that answers; the replies up to it are returned, the answer last."""
+    """Every plugin's reply, in the order given. `args` are the same for all, or made per plugin by a function of
+    it. `accept` turns an answer into the value kept (None: no answer; ValueError: the plugin's error). With
+    `first_result`, plugins are asked in turn and asking stops at the first that answers; the replies up to it
+    are returned, the answer last."""
 
     async def one(plugin: Plugin) -> Reply:
         try:
-            value = await plugin.call(function, args, timeout)
+            value = await plugin.call(function, args(plugin) if callable(args) else args, timeout)
             return Reply(plugin, accept(value) if accept is not None else value)
         except Exception as error:  # a plugin's failure is its reply; cancellation passes through
             return Reply(plugin, error=error)

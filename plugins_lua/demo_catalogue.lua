@@ -9,7 +9,8 @@ provides: [search, song_url]
 ---]]
 
 -- A source plugin in its smallest useful form: the songs live in this file, search() filters them,
--- get_song_url() turns an id into something a player can open. Nothing here needs a permission.
+-- get_song_url() turns an id into something a player can open (a tone the engine generates offline, so a
+-- fresh install makes sound without a network). Nothing here needs a permission.
 
 local M = {}
 
@@ -101,7 +102,7 @@ end
 
 function M.get_song_url(id, quality)
   if not BY_ID[id] then error("no song with id " .. tostring(id) .. " in the demo catalogue", 0) end
-  return "demo://catalogue/" .. id
+  return "tone:" .. id  -- a short tune the engine writes as a wav on first use (engine/players/tones.py)
 end
 
 return M

@@ -108,10 +108,10 @@ async def test_the_catalogue_holds_enough_songs_and_honours_the_limit(fox: Engin
     assert len([song for song in limited.items if song.source == "demo-catalogue"]) == 2
 
 
-async def test_catalogue_songs_resolve_to_demo_urls(fox: Engine) -> None:
+async def test_catalogue_songs_resolve_to_tones(fox: Engine) -> None:
     url = await fox.call("demo-catalogue", "get_song_url", "satie-gymnopedie-1", "standard")
 
-    assert url == "demo://catalogue/satie-gymnopedie-1"
+    assert url == "tone:satie-gymnopedie-1"
     with pytest.raises(PluginError, match="no song with id nope in the demo catalogue"):
         await fox.call("demo-catalogue", "get_song_url", "nope")
 

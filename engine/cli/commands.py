@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
 import sys
@@ -31,6 +32,7 @@ from engine.engine import Engine
 from engine.errors import FoxplugError, PluginNotFound
 from engine.loading.platform_info import detect
 from engine.runtimes import backend_for_extension
+from engine.serving.stdio import serve_stdio
 
 
 def _config(args: argparse.Namespace, **changes: Any) -> Config:
@@ -80,6 +82,17 @@ async def run(args: argparse.Namespace) -> int:
             task.cancel()
         for task in done:
             task.result()
+    return 0
+
+
+async def serve(args: argparse.Namespace) -> int:
+    """The engine as a player's child process: protocol on stdout, logs (warnings, or -v) on stderr."""
+    if not args.verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setLevel(logging.WARNING)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logging.getLogger().addHandler(handler)
+    await serve_stdio(_config(args))
     return 0
 
 

@@ -114,6 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="the call's deadline")
 
+    sub = command(
+        "serve", commands.serve, "the engine as a player's sidecar: JSON-RPC on stdin/stdout (docs/serve.md)", plain
+    )
+    transport = sub.add_mutually_exclusive_group(required=True)
+    transport.add_argument(
+        "--stdio", action="store_true", help="newline-delimited JSON-RPC 2.0 on stdin/stdout; exits when stdin closes"
+    )
+
     command("list", commands.list_plugins, "every plugin in the configured directories", with_json)
     command(
         "doctor",

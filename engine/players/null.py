@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from script_api.player import PlayerHooks, song_dict
 
 
 @dataclass
@@ -20,6 +23,10 @@ class NullPlayer:
     _offset_ms: int = 0
     _started_at: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _hooks: PlayerHooks = field(default_factory=PlayerHooks, repr=False)
+
+    def bind(self, hooks: PlayerHooks) -> None:
+        self._hooks = hooks
 
     def state(self) -> str:
         return self._state
@@ -37,10 +44,10 @@ class NullPlayer:
         with self._lock:
             return self.queue[self._index] if 0 <= self._index < len(self.queue) else None
 
-    def play(self, song: dict[str, Any] | None = None) -> None:
+    def play(self, song: Mapping[str, Any] | Any | None = None) -> None:
         with self._lock:
             if song is not None:
-                self.queue.append(song)
+                self.queue.append(song_dict(song))
                 self._index = len(self.queue) - 1
             elif self._index < 0 and self.queue:
                 self._index = 0
@@ -86,3 +93,5 @@ class NullPlayer:
 
     def _start(self, offset_ms: int) -> None:
         self._state, self._offset_ms, self._started_at = "playing", offset_ms, self.clock()
+        if 0 <= self._index < len(self.queue):
+            self._hooks.emit("song_changed", self.queue[self._index])

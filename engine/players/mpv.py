@@ -1,0 +1,433 @@
+"""`MpvPlayer`: the Player protocol (script_api.player) over mpv's JSON IPC, one mpv per engine.
+
+    stopped ──play──▶ playing ◀──pause/resume──▶ paused
+       ▲                 │ end of file: next song in the queue (song_changed), or stopped after the last
+       └──stop / mpv exits (lost: control calls raise PlayerError; the next play starts a new mpv)
+
+Rules, each learnt from a player that broke without it:
+- Every line mpv sends is read, by one reader thread (go-musicfox went silent after a dozen songs because its
+  connection only wrote, and mpv stalled on a full socket). The same thread drains mpv's stderr.
+- mpv gets its own end of a socketpair (`--input-ipc-client=fd://N`), never a fixed socket path, so two engines
+  never collide; it quits when our end closes, so it dies with the engine however the engine ends.
+- The queue is ours: mpv plays one file at a time (`loadfile ... replace`), and only the end of the file loaded
+  last moves the queue on (a replaced file also ends, with reason `stop`).
+- Resolving a song's URL may call a plugin, maybe the very plugin whose `fox.player.play` is running, so songs are
+  loaded on a thread of their own and `play` returns at once; a newer `play` makes older loads moot (generation).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import select
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from engine.errors import PlayerError
+from script_api.player import PlayerHooks, song_dict
+
+log = logging.getLogger(__name__)
+
+COMMAND_TIMEOUT = 2.0
+"""Seconds one IPC command may take; mpv answers in well under a millisecond when it is alive."""
+READY_TIMEOUT = 5.0
+OBSERVED = ("pause", "time-pos", "volume", "duration")
+BASE_ARGS = ("--idle=yes", "--no-video", "--force-window=no", "--input-terminal=no", "--msg-level=all=error")
+STDERR_TAIL = 5
+
+
+class _Connection:
+    """One mpv process and our end of its socket; `on_message` and `on_exit` run on the reader thread."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        on_message: Callable[[dict[str, Any]], None],
+        on_exit: Callable[[_Connection], None],
+    ) -> None:
+        ours, theirs = socket.socketpair()
+        try:
+            self.process = subprocess.Popen(
+                [*argv, f"--input-ipc-client=fd://{theirs.fileno()}"],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,  # `foxplug serve --stdio` owns stdout: protocol lines only
+                stderr=subprocess.PIPE,
+                start_new_session=True,  # Ctrl-C at the terminal reaches the engine, which stops mpv itself
+            )
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        self._socket = ours
+        self._send_lock = threading.Lock()
+        self._pending: dict[int, tuple[threading.Event, list[dict[str, Any]]]] = {}
+        self._ids = 0
+        self.stderr: deque[str] = deque(maxlen=STDERR_TAIL)
+        self.closed = False
+        self._on_message, self._on_exit = on_message, on_exit
+        self._reader = threading.Thread(target=self._read, name=f"foxplug-mpv-{self.process.pid}", daemon=True)
+        self._reader.start()
+
+    def command(self, *args: Any, timeout: float = COMMAND_TIMEOUT) -> Any:
+        """Send one command and wait for its answer (matched by request_id); its `data`, or PlayerError."""
+        done, answer = threading.Event(), []
+        with self._send_lock:
+            if self.closed:
+                raise PlayerError(f"mpv is not running: {self.describe()}", hint="play a song to start it again")
+            self._ids += 1
+            request_id = self._ids
+            self._pending[request_id] = (done, answer)
+            try:
+                self._socket.sendall(json.dumps({"command": list(args), "request_id": request_id}).encode() + b"\n")
+            except OSError:
+                self._pending.pop(request_id, None)
+                raise PlayerError(
+                    f"mpv is not running: {self.describe()}", hint="play a song to start it again"
+                ) from None
+        if not done.wait(timeout):
+            self._pending.pop(request_id, None)
+            raise PlayerError(f"mpv did not answer `{args[0]}` within {timeout:g} s", hint="is mpv stuck?")
+        if not answer:
+            raise PlayerError(f"mpv exited during `{args[0]}`: {self.describe()}", hint="play a song to start again")
+        reply = answer[0]
+        if reply.get("error") != "success":
+            raise PlayerError(f"mpv refused `{' '.join(map(str, args))}`: {reply.get('error')}")
+        return reply.get("data")
+
+    def describe(self) -> str:
+        code = self.process.poll()
+        how = "it is still running" if code is None else f"it exited with status {code}"
+        if code is not None and code < 0:
+            how = f"it was killed by signal {-code}"
+        last = f"; its last message: {self.stderr[-1]!r}" if self.stderr else ""
+        return how + last
+
+    def _read(self) -> None:
+        """Every line mpv writes, on the socket and on stderr, until both end."""
+        stderr = self.process.stderr
+        assert stderr is not None
+        streams = {self._socket.fileno(): bytearray(), stderr.fileno(): bytearray()}
+        while streams:
+            readable, _, _ = select.select(list(streams), [], [])
+            for fd in readable:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    del streams[fd]
+                    continue
+                buffer = streams[fd]
+                buffer += chunk
+                *lines, rest = buffer.split(b"\n")
+                buffer[:] = rest
+                for line in lines:
+                    if fd == stderr.fileno():
+                        self.stderr.append(line.decode("utf-8", "replace").strip())
+                    elif line:
+                        self._dispatch(line)
+        self.process.wait()
+        self._finish()
+
+    def _dispatch(self, line: bytes) -> None:
+        try:
+            message = json.loads(line)
+        except ValueError:
+            log.warning("mpv sent a line that is not JSON: %r", line[:80])
+            return
+        if "request_id" in message and "event" not in message:
+            waiter = self._pending.pop(message["request_id"], None)
+            if waiter is not None:
+                waiter[1].append(message)
+                waiter[0].set()
+            return
+        try:
+            self._on_message(message)
+        except Exception:  # a bug in event handling must not stop the reading, or mpv stalls
+            log.exception("handling mpv's %s failed", message.get("event"))
+
+    def _finish(self) -> None:
+        with self._send_lock:
+            self.closed = True
+            pending, self._pending = self._pending, {}
+        for done, _ in pending.values():
+            done.set()
+        self._socket.close()
+        self._on_exit(self)
+
+    def close(self) -> None:
+        """Close our end: mpv quits; kill it if it has not within a second."""
+        with self._send_lock:
+            self.closed = True
+            with contextlib.suppress(OSError):
+                self._socket.shutdown(socket.SHUT_RDWR)
+        try:
+            self.process.wait(1.0)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if threading.current_thread() is not self._reader:
+            self._reader.join(1.0)
+
+
+class MpvPlayer:
+    """Plays through one mpv it starts on the first `play`; safe to call from any thread."""
+
+    def __init__(self, path: str = "mpv", args: Sequence[str] = ()) -> None:
+        self.path = path
+        self.args = tuple(args)
+        self.queue: list[dict[str, Any]] = []
+        self._index = -1
+        self._state = "stopped"
+        self._volume = 100
+        self._position_ms = 0
+        self._generation = 0
+        self._entry: int | None = None
+        """mpv's playlist_entry_id of the file loaded last: only its end moves the queue on."""
+        self._lock = threading.RLock()
+        self._mpv: _Connection | None = None
+        self._lost: str | None = None
+        """Why mpv went away when nobody asked it to; control calls say so until the next play."""
+        self._hooks = PlayerHooks()
+        self._loader = ThreadPoolExecutor(1, thread_name_prefix="foxplug-mpv-load")
+        self._closed = False
+
+    # Player protocol: reads come from what mpv reported (observed properties), never a round trip.
+
+    def state(self) -> str:
+        return self._state
+
+    def position(self) -> int:
+        return self._position_ms
+
+    def volume(self) -> int:
+        return self._volume
+
+    def current(self) -> dict[str, Any] | None:
+        with self._lock:
+            return self.queue[self._index] if 0 <= self._index < len(self.queue) else None
+
+    def play(self, song: Mapping[str, Any] | Any | None = None) -> None:
+        """Play `song` (appended to the queue), or the current song of the queue; returns before it loads."""
+        with self._lock:
+            if song is not None:
+                self.queue.append(song_dict(song))
+                self._index = len(self.queue) - 1
+            elif self._index < 0 and self.queue:
+                self._index = 0
+            if self._index < 0:
+                return
+            self._start(self._index)
+
+    def pause(self) -> None:
+        with self._lock:
+            self._check_lost()
+            if self._state == "playing":
+                self._command("set_property", "pause", True)
+                self._state = "paused"
+
+    def resume(self) -> None:
+        with self._lock:
+            self._check_lost()
+            if self._state == "paused":
+                self._command("set_property", "pause", False)
+                self._state = "playing"
+
+    def stop(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entry, self._lost = None, None
+            self._command("stop")
+            self._state, self._position_ms = "stopped", 0
+
+    def seek(self, position_ms: int) -> None:
+        with self._lock:
+            self._check_lost()
+            if self._state != "stopped":
+                self._command("seek", max(0, int(position_ms)) / 1000, "absolute")
+                self._position_ms = max(0, int(position_ms))
+
+    def set_volume(self, volume: int) -> None:
+        with self._lock:
+            self._volume = max(0, min(100, int(volume)))
+            self._command("set_property", "volume", self._volume)
+
+    def next(self) -> None:
+        self._step(1)
+
+    def previous(self) -> None:
+        self._step(-1)
+
+    # What the engine gives it, and how it ends.
+
+    def bind(self, hooks: PlayerHooks) -> None:
+        self._hooks = hooks
+
+    def close(self) -> None:
+        """Stop mpv and wait for it to be gone (the engine calls this as it closes)."""
+        with self._lock:
+            self._closed = True
+            self._generation += 1
+            connection, self._mpv = self._mpv, None
+        self._loader.shutdown(wait=True, cancel_futures=True)
+        if connection is not None:
+            connection.close()
+
+    @property
+    def pid(self) -> int | None:
+        """mpv's process id while it runs."""
+        connection = self._mpv
+        return connection.process.pid if connection is not None and not connection.closed else None
+
+    def start(self) -> float:
+        """Start mpv now rather than on the first play; returns the seconds it took to answer."""
+        started = time.perf_counter()
+        with self._lock:
+            self._connect()
+        return time.perf_counter() - started
+
+    # Inside.
+
+    def _step(self, delta: int) -> None:
+        with self._lock:
+            if self.queue:
+                self._start((self._index + delta) % len(self.queue))
+
+    def _start(self, index: int) -> None:
+        """Make `index` the current song and have the loader thread open it (holding the lock)."""
+        self._index = index
+        self._generation += 1
+        self._state, self._position_ms = "playing", 0
+        song = self.queue[index]
+        self._loader.submit(self._load, song, self._generation)
+        self._hooks.emit("song_changed", song)
+
+    def _load(self, song: dict[str, Any], generation: int) -> None:
+        """On the loader thread: the song's URL (maybe from its plugin), then `loadfile` unless a newer play came."""
+        title = song.get("title") or song.get("id") or "?"
+        try:
+            url = song.get("url") or self._hooks.resolve(song)
+        except Exception as error:  # whatever failed, the user hears why and the next song plays
+            url, why = None, f"{type(error).__name__}: {error}"
+        else:
+            why = "no plugin gave a URL for it"
+        with self._lock:
+            if generation != self._generation or self._closed:
+                return
+            if not url:
+                self._skip(f"cannot play {title!r}: {why}")
+                return
+            try:
+                connection = self._connect()
+                answer = connection.command("loadfile", url, "replace")
+            except (PlayerError, OSError) as error:
+                self._state = "stopped"
+                self._hooks.notify(f"cannot play {title!r}: {error}", "error")
+                return
+            self._entry = answer.get("playlist_entry_id") if isinstance(answer, dict) else None
+            connection.command("set_property", "pause", self._state == "paused")  # mpv's pause outlives a file
+
+    def _skip(self, why: str) -> None:
+        """A song that cannot be played: say so, and move on to the next one (or stop after the last)."""
+        self._hooks.notify(why, "warn")
+        if self._index + 1 < len(self.queue):
+            self._start(self._index + 1)
+        else:
+            self._state, self._entry = "stopped", None
+
+    def _connect(self) -> _Connection:
+        """The running mpv, or a new one that has answered (observing what state() and position() report)."""
+        if self._mpv is not None and not self._mpv.closed:
+            return self._mpv
+        if shutil.which(self.path) is None:
+            raise PlayerError(
+                f"mpv not found: {self.path!r} is not an executable on PATH",
+                field="plugins.player.mpv.path",
+                hint="install mpv (apt-get install mpv) or set plugins.player.backend: null",
+            )
+        argv = [self.path, *BASE_ARGS, f"--volume={self._volume}", *self.args]
+        connection = _Connection(argv, self._on_message, self._on_exit)
+        try:
+            for number, name in enumerate(OBSERVED, 1):
+                connection.command("observe_property", number, name, timeout=READY_TIMEOUT)
+        except PlayerError as error:
+            connection.close()
+            raise PlayerError(
+                f"mpv did not start: {connection.describe()}",
+                field="plugins.player.mpv.args",
+                hint=f"try `{' '.join(argv)}` in a terminal to see why",
+            ) from error
+        self._mpv, self._lost = connection, None
+        return connection
+
+    def _check_lost(self) -> None:
+        """After mpv went away by itself, control calls say so (once it was noticed) until the next play."""
+        if self._lost:
+            raise PlayerError(self._lost, hint="play a song to start mpv again")
+
+    def _command(self, *args: Any) -> None:
+        """A command to the running mpv; with none running there is nothing to change (it starts on play)."""
+        if self._mpv is not None and not self._mpv.closed:
+            self._mpv.command(*args)
+
+    def _on_message(self, message: dict[str, Any]) -> None:
+        """On the reader thread, which must never wait for the player's lock (whoever holds it may be waiting
+        for the reader to bring an answer): plain values are stored here, the rest goes to the loader thread."""
+        event = message.get("event")
+        if event == "property-change":
+            name, data = message.get("name"), message.get("data")
+            if name == "time-pos" and isinstance(data, int | float):
+                self._position_ms = int(data * 1000)
+            elif name == "volume" and isinstance(data, int | float):
+                self._volume = round(data)
+            elif name == "pause" and isinstance(data, bool):
+                self._later(self._paused, data)
+        elif event == "end-file":
+            self._later(self._ended, message)
+
+    def _later(self, fn: Callable[..., None], *args: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # closing: nothing more to do
+            self._loader.submit(fn, *args)
+
+    def _paused(self, paused: bool) -> None:
+        with self._lock:
+            if self._state != "stopped":
+                self._state = "paused" if paused else "playing"
+
+    def _ended(self, message: dict[str, Any]) -> None:
+        """mpv finished a file; only the one loaded last matters: at its end play the next song, or stop."""
+        with self._lock:
+            if self._entry is None or message.get("playlist_entry_id") != self._entry:
+                return
+            self._entry = None
+            if message.get("reason") == "error":
+                song = self.current() or {}
+                why = message.get("file_error") or "it could not be opened"
+                self._skip(f"cannot play {song.get('title') or song.get('id')!r}: {why}")
+            elif message.get("reason") == "eof":
+                if self._index + 1 < len(self.queue):
+                    self._start(self._index + 1)
+                else:
+                    self._state, self._position_ms = "stopped", 0
+                    self._hooks.emit("player_state", {"state": "stopped"})
+
+    def _on_exit(self, connection: _Connection) -> None:
+        self._later(self._exited, connection)
+
+    def _exited(self, connection: _Connection) -> None:
+        with self._lock:
+            if self._mpv is not connection or self._closed:
+                return
+            self._mpv, self._entry = None, None
+            self._lost = f"mpv exited: {connection.describe()}"
+            was_playing, self._state = self._state != "stopped", "stopped"
+        if was_playing:
+            self._hooks.notify(f"{self._lost} — play a song to start it again", "error")
