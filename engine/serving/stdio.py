@@ -296,7 +296,8 @@ class StdioServer:
             try:
                 raw = await self._lines.next()
             except rpc.FrameTooLarge as error:
-                await self._reply(None, error=_error(INVALID_REQUEST, str(error), {"type": "ResourceLimitExceeded"}))
+                text = f"the player {error}"
+                await self._reply(None, error=_error(INVALID_REQUEST, text, {"type": "ResourceLimitExceeded"}))
                 continue
             if raw is None:
                 if self._tasks:
