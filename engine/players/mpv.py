@@ -40,7 +40,9 @@ log = logging.getLogger(__name__)
 COMMAND_TIMEOUT = 2.0
 """Seconds one IPC command may take; mpv answers in well under a millisecond when it is alive."""
 READY_TIMEOUT = 5.0
-OBSERVED = ("pause", "time-pos", "volume", "duration")
+OBSERVED = ("time-pos", "volume", "duration")
+"""What reads report without a round trip. Not `pause`: we are mpv's only controller (no terminal, no other
+client), so our state is the truth, and mpv's change events would only arrive late and contradict it."""
 BASE_ARGS = ("--idle=yes", "--no-video", "--force-window=no", "--input-terminal=no", "--msg-level=all=error")
 STDERR_TAIL = 5
 
@@ -121,7 +123,10 @@ class _Connection:
         while streams:
             readable, _, _ = select.select(list(streams), [], [])
             for fd in readable:
-                chunk = os.read(fd, 65536)
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:  # ECONNRESET when mpv is killed with data unread: the end, as an empty read
+                    chunk = b""
                 if not chunk:
                     del streams[fd]
                     continue
@@ -189,6 +194,8 @@ class MpvPlayer:
         self._state = "stopped"
         self._volume = 100
         self._position_ms = 0
+        self.duration_ms: int | None = None
+        """The current file's length as mpv found it (None until it is loaded)."""
         self._generation = 0
         self._entry: int | None = None
         """mpv's playlist_entry_id of the file loaded last: only its end moves the queue on."""
@@ -280,6 +287,18 @@ class MpvPlayer:
         self._loader.shutdown(wait=True, cancel_futures=True)
         if connection is not None:
             connection.close()
+
+    def get(self, name: str) -> Any:
+        """One mpv property as mpv has it now (a round trip): `pause`, `path`, `volume`, `idle-active`..."""
+        return self._live().command("get_property", name)
+
+    def _live(self) -> _Connection:
+        connection = self._mpv
+        if connection is None or connection.closed:
+            raise PlayerError(
+                self._lost or "mpv is not running: nothing was played yet", hint="play a song to start it"
+            )
+        return connection
 
     @property
     def pid(self) -> int | None:
@@ -388,19 +407,14 @@ class MpvPlayer:
                 self._position_ms = int(data * 1000)
             elif name == "volume" and isinstance(data, int | float):
                 self._volume = round(data)
-            elif name == "pause" and isinstance(data, bool):
-                self._later(self._paused, data)
+            elif name == "duration":
+                self.duration_ms = int(data * 1000) if isinstance(data, int | float) else None
         elif event == "end-file":
             self._later(self._ended, message)
 
     def _later(self, fn: Callable[..., None], *args: Any) -> None:
         with contextlib.suppress(RuntimeError):  # closing: nothing more to do
             self._loader.submit(fn, *args)
-
-    def _paused(self, paused: bool) -> None:
-        with self._lock:
-            if self._state != "stopped":
-                self._state = "paused" if paused else "playing"
 
     def _ended(self, message: dict[str, Any]) -> None:
         """mpv finished a file; only the one loaded last matters: at its end play the next song, or stop."""
