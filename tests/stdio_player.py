@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from script_api.player import NullPlayer
+from engine.players.null import NullPlayer
 
 FOXPLUG = [sys.executable, "-m", "engine"]
 
