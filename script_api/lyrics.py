@@ -194,6 +194,13 @@ class Lyrics:
     lrc: str
     translation: str | None = None
     lines: tuple[LyricLine, ...] = ()
+    source: str = ""
+    """The plugin that answered (the engine sets it)."""
+
+    @property
+    def plain(self) -> str:
+        """The words without times, one line each: for a player that shows lyrics unsynced."""
+        return "\n".join(line.text for line in self.lines)
 
     @classmethod
     def from_plugin(cls, data: Any, *, path: str = "") -> Self:
@@ -206,20 +213,24 @@ class Lyrics:
             data = {"lrc": data}
         obj = as_object(data, path, "a string or an object")
         translation = opt_str(obj.get("translation"), at(path, "translation"))
+        source = as_str(obj.get("source") or "", at(path, "source"))
         lines_path = at(path, "lines")
         lines = as_list(obj.get("lines") or [], lines_path)
         if not lines:
             lrc = as_str(obj.get("lrc"), at(path, "lrc"))
-            return cls(lrc=lrc, translation=translation, lines=parse_lrc(lrc, translation))
+            return cls(lrc=lrc, translation=translation, lines=parse_lrc(lrc, translation), source=source)
         return cls(
             lrc=as_str(obj.get("lrc") or "", at(path, "lrc")),
             translation=translation,
             lines=tuple(LyricLine.from_plugin(line, path=f"{lines_path}[{i}]") for i, line in enumerate(lines)),
+            source=source,
         )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "lrc": self.lrc,
             "translation": self.translation,
+            "plain": self.plain,
             "lines": [line.to_dict() for line in self.lines],
+            "source": self.source,
         }

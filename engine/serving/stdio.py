@@ -421,9 +421,7 @@ class StdioServer:
 
     async def lyrics(self, song: dict[str, Any]) -> dict[str, Any] | None:
         found = await self._engine().lyrics(song)
-        if found is None:
-            return None
-        return {**found.to_dict(), "plain": "\n".join(line.text for line in found.lines)}
+        return found.to_dict() if found is not None else None
 
     async def song_url(self, song: dict[str, Any], quality: str | None = None) -> dict[str, Any] | None:
         return await self._engine().song_url(song, quality)
