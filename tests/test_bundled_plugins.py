@@ -24,6 +24,7 @@ OFFLINE_IDS = {
     "demo-lyrics",
     "test-signals",
     "stop-after",
+    "quick-controls",
     "soundscapes",
     "saved-lyrics",
     "play-stats",
@@ -305,3 +306,19 @@ async def test_the_shipped_config_loads_every_bundled_plugin(monkeypatch: pytest
     assert {"lua", "js", "python"} <= {info.runtime for info in plugins.values()}
     assert plugins["lyrics-tri"].runtime in ("native", "wasm", "lua")  # native once `make plugins` built it
     assert ids(found) == [("demo-catalogue", "trad-greensleeves")] and found.errors == {}
+
+
+async def test_quick_controls_pause_resume_and_skip_the_player(fox: Engine) -> None:
+    fox.player.play({"id": "a", "title": "A"})
+    fox.player.play({"id": "b", "title": "B"})
+
+    playing = [e["id"] for e in await fox.ui.menus({}) if e["plugin"] == "quick-controls"]
+    paused = await fox.ui.action("quick-controls", "pause", {})
+    while_paused = [e["id"] for e in await fox.ui.menus({}) if e["plugin"] == "quick-controls"]
+    resumed = await fox.ui.action("quick-controls", "resume", {})
+    await fox.ui.action("quick-controls", "next", {})
+
+    assert playing == ["pause", "next"]
+    assert (paused, resumed) == ({"state": "paused"}, {"state": "playing"})
+    assert while_paused == ["resume", "next"]
+    assert fox.player.current() == {"id": "a", "title": "A"}  # next after the last wraps around

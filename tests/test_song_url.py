@@ -61,9 +61,7 @@ def plugins(write_plugin: Callable[[str, str], Path]) -> Path:
     return write_plugin("second.lua", SECOND_LUA).parent
 
 
-async def test_the_songs_own_source_answers_first(
-    engine_config: Callable[..., dict[str, Any]], plugins: Path
-) -> None:
+async def test_the_songs_own_source_answers_first(engine_config: Callable[..., dict[str, Any]], plugins: Path) -> None:
     config = engine_config([plugins], plugin_configs={"second": {"priority": 10}, "junk": {"priority": 20}})
     async with Engine(config) as fox:
         song = (await fox.search("x")).items[0]

@@ -1,0 +1,3 @@
+module foxplug.example/go-host
+
+go 1.19
