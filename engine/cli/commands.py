@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 from dataclasses import replace
@@ -31,6 +32,7 @@ from engine.config import Config, default_config_path
 from engine.engine import Engine
 from engine.errors import FoxplugError, PluginNotFound
 from engine.loading.platform_info import detect
+from engine.players.mpv import mpv_version
 from engine.runtimes import backend_for_extension
 from engine.serving.stdio import serve_stdio
 
@@ -62,10 +64,22 @@ async def dev(args: argparse.Namespace) -> int:
     return 0
 
 
+def _player_settings(config: Config, backend: str | None) -> tuple[Config, str]:
+    """`--player` over `plugins.player.backend`; mpv that is not installed falls back to the silent player."""
+    settings = replace(config.player, backend=backend or config.player.backend)
+    if settings.backend == "mpv" and shutil.which(settings.mpv_path) is None:
+        why = f"mpv not found ({settings.mpv_path!r} is not on PATH): playing silently — install mpv to hear it"
+        return replace(config, player=replace(settings, backend="null")), why
+    where = f"playing through mpv ({shutil.which(settings.mpv_path)})" if settings.backend == "mpv" else ""
+    return replace(config, player=settings), where or "playing silently (plugins.player.backend: null)"
+
+
 async def run(args: argparse.Namespace) -> int:
     stop = _stop_on_signals()
-    async with Engine(_config(args)) as engine:
+    config, playing = _player_settings(_config(args), args.player)
+    async with Engine(config) as engine:
         console = Console(engine)
+        console.show(playing)
         console.follow()
         engine.on("alert", lambda alert: console.show(f"alert {_alert_label(alert)}: {alert['message']}"))
         plugins = [info.to_dict() for info in engine.plugins]
@@ -273,13 +287,20 @@ async def doctor(args: argparse.Namespace) -> int:
             }
             for path, error in engine.load_errors.items()
         ]
+    settings = engine.config.player
+    version = await asyncio.to_thread(mpv_version, settings.mpv_path)
+    player = {"backend": settings.backend, "mpv": {"path": settings.mpv_path, "found": version is not None}}
+    player["mpv"]["version"] = version
     if args.json:
-        _print_json({"platform": here.to_dict(), "plugins": plugins})
+        _print_json({"platform": here.to_dict(), "player": player, "plugins": plugins})
         return 0
     lines = [f"platform  {here.describe()}"]
     for runtime in here.runtimes.values():
         state = f"ok {runtime.version or ''}".rstrip() if runtime.usable else f"unusable: {runtime.reason}"
         lines.append(f"runtime   {runtime.name:<7} {state}")
+    mpv = f"mpv {version} ({shutil.which(settings.mpv_path)})" if version else f"mpv not found ({settings.mpv_path!r})"
+    fallback = " — foxplug run plays silently; install mpv" if settings.backend == "mpv" and not version else ""
+    lines.append(f"player    {settings.backend:<7} {mpv}{fallback}")
     lines.append("")
     for plugin in plugins:
         chosen = plugin["implementation"] or plugin["state"]

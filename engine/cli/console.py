@@ -11,6 +11,7 @@ import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
+from engine.cli.playback import Playback
 from engine.engine import Engine
 from engine.errors import FoxplugError
 from engine.running.plugin import PluginInfo
@@ -18,11 +19,17 @@ from script_api.lyrics import Lyrics
 
 HELP = """\
 search QUERY            search every source plugin
-lyrics TITLE [- ARTIST] lyrics from the first provider that answers
-play N                  play result N of the last search (plugins hear song_changed)
+play N                  play result N of the last search (plugins hear song_changed); `play` alone: the queue
+pause, resume, stop     control playback (mpv when plugins.player.backend is mpv, else a silent clock)
+next, prev              the next or previous song of the queue
+seek POSITION           jump to seconds (90) or minutes:seconds (1:30)
+volume [N]              show or set the volume, 0-100
+now                     what is playing, and where
+lyrics [TITLE [- ARTIST]] lyrics of the current song (synced lines follow it), or of any song
 plugins                 the loaded plugins
 call ID METHOD [ARG...] call a plugin function; each ARG is JSON if it parses, else a string
-menus                   menu entries from ui.menu plugins
+menus                   menu entries from ui.menu plugins, numbered
+action N | PLUGIN ID    run menu entry N of the last `menus`, or a plugin's action by id
 status                  status-line segments from ui.status plugins
 help                    this list
 quit                    stop the engine and leave"""
@@ -128,15 +135,19 @@ class Console:
         self.engine = engine
         self.out, self.err = out or sys.stdout, err or sys.stderr
         self.results: list[dict[str, Any]] = []
+        self.entries: list[dict[str, Any]] = []
+        """The menu entries of the last `menus`, which `action N` runs."""
+        self.playback = Playback(engine, self.show, lambda: self.results)
         self.commands: dict[str, Command] = {
             "search": self.search,
             "lyrics": self.lyrics,
-            "play": self.play,
             "plugins": self.plugins,
             "call": self.call,
             "menus": self.menus,
+            "action": self.action,
             "status": self.status,
             "help": self.help,
+            **self.playback.commands(),
         }
 
     def show(self, text: str) -> None:
@@ -196,22 +207,17 @@ class Console:
     async def lyrics(self, text: str) -> None:
         title, _, artist = (part.strip() for part in text.partition(" - "))
         if not title:
-            self.show("usage: lyrics TITLE [- ARTIST]")
+            song = await asyncio.to_thread(self.engine.player.current)
+            if song is None:
+                self.show("usage: lyrics TITLE [- ARTIST], or play a song first for its lyrics")
+                return
+            lyrics = await self.engine.lyrics(song)
+            self.show(lyrics_text(lyrics) if lyrics else f"no lyrics found for {song.get('title')!r}")
+            if lyrics is not None and lyrics.lines:
+                await self.playback.follow_lyrics(lyrics, song)
             return
         lyrics = await self.engine.lyrics(song_for_lyrics(title, artist or None))
         self.show(lyrics_text(lyrics) if lyrics else "no lyrics found")
-
-    async def play(self, number: str) -> None:
-        if not self.results:
-            self.show("nothing to play: search first")
-            return
-        if not number.isdigit() or not 1 <= int(number) <= len(self.results):
-            self.show(f"usage: play N, with N from 1 to {len(self.results)} (the results of the last search)")
-            return
-        song = self.results[int(number) - 1]
-        self.engine.player.play(song)
-        await self.engine.emit("song_changed", song)
-        self.show(f"playing {song.get('title') or song.get('name')} ({song.get('source')})")
 
     async def plugins(self, _: str) -> None:
         infos: list[PluginInfo] = self.engine.plugins
@@ -225,14 +231,33 @@ class Console:
         result = await self.engine.call(words[0], words[1], *map(parse_arg, words[2:]))
         self.show(json.dumps(result, indent=2, ensure_ascii=False))
 
+    async def _ctx(self) -> dict[str, Any]:
+        return {"song": await asyncio.to_thread(self.engine.player.current)}
+
     async def menus(self, _: str) -> None:
-        entries = await self.engine.ui.menus({"song": self.engine.player.current()})
-        rows = [(e["plugin"], e["id"], e["label"]) for e in entries]
-        self.show(table(("PLUGIN", "ID", "LABEL"), rows) if rows else "(no menu entries)")
+        self.entries = await self.engine.ui.menus(await self._ctx())
+        rows = [(n, e["plugin"], e["id"], e["label"]) for n, e in enumerate(self.entries, 1)]
+        self.show(table(("#", "PLUGIN", "ID", "LABEL"), rows) if rows else "(no menu entries)")
+
+    async def action(self, text: str) -> None:
+        words = text.split()
+        if len(words) == 1 and words[0].isdigit() and 1 <= int(words[0]) <= len(self.entries):
+            entry = self.entries[int(words[0]) - 1]
+            plugin, action_id = entry["plugin"], entry["id"]
+        elif len(words) == 2:
+            plugin, action_id = words
+        else:
+            count = f" (1 to {len(self.entries)})" if self.entries else "; `menus` lists them"
+            self.show(f"usage: action N, a menu entry of the last `menus`{count}, or action PLUGIN ID")
+            return
+        result = await self.engine.ui.action(plugin, action_id, await self._ctx())
+        self.show(json.dumps(result, ensure_ascii=False) if result is not None else f"{plugin}: {action_id} done")
 
     async def status(self, _: str) -> None:
         player = self.engine.player
-        state = {"state": player.state(), "position_ms": player.position(), "song": player.current()}
+        state = await asyncio.to_thread(
+            lambda: {"state": player.state(), "position_ms": player.position(), "song": player.current()}
+        )
         segments = await self.engine.ui.status(state)
         self.show(" | ".join(s["text"] for s in segments) or "(no status segments)")
 

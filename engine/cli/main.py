@@ -83,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
         "run", commands.run, "the engine as a long-running host, with a console when stdin is a terminal", plain
     )
     sub.add_argument("--console", action="store_true", help="the interactive console even without a terminal")
+    sub.add_argument(
+        "--player",
+        choices=("mpv", "null"),
+        help="what plays: mpv, or null (silent); default plugins.player.backend (mpv falls back to null if missing)",
+    )
 
     sub = command(
         "dev", commands.dev, "watch one plugin, reload it on save and show each reload and a call's result", plain

@@ -47,6 +47,19 @@ BASE_ARGS = ("--idle=yes", "--no-video", "--force-window=no", "--input-terminal=
 STDERR_TAIL = 5
 
 
+def mpv_version(path: str = "mpv") -> str | None:
+    """`mpv 0.35.1 ...`'s version if `path` runs, else None (what `foxplug doctor` reports)."""
+    executable = shutil.which(path)
+    if executable is None:
+        return None
+    try:
+        first = subprocess.run([executable, "--version"], capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    words = first.split()
+    return words[1] if len(words) > 1 and words[0] == "mpv" else None
+
+
 class _Connection:
     """One mpv process and our end of its socket; `on_message` and `on_exit` run on the reader thread."""
 
@@ -324,7 +337,7 @@ class MpvPlayer:
         """Make `index` the current song and have the loader thread open it (holding the lock)."""
         self._index = index
         self._generation += 1
-        self._state, self._position_ms = "playing", 0
+        self._state, self._position_ms, self.duration_ms = "playing", 0, None
         song = self.queue[index]
         self._loader.submit(self._load, song, self._generation)
         self._hooks.emit("song_changed", song)
