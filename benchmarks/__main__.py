@@ -11,7 +11,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-from benchmarks import dispatch, ecosystems, grpc, hop, host_api, load, metrics, native_wasm, process, reload
+from benchmarks import dispatch, ecosystems, grpc, hop, host_api, load, metrics, native_wasm, process, reload, serve
 from benchmarks.common import Figure, table
 
 SUITES = {
@@ -25,6 +25,7 @@ SUITES = {
     "reload": reload.run,
     "grpc": grpc.run,
     "ecosystems": ecosystems.run,
+    "serve": serve.run,
 }
 
 

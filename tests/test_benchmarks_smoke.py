@@ -29,6 +29,8 @@ FIGURES = {
     "musicfree.load.cheerio",
     "musicfree.load.axios",
     "musicfree.search",
+    "serve.stdio.round_trip",
+    *(f"mpv.{kind}" for kind in ("spawn_ready", "pause_seen", "ipc_command")),
 }
 
 
