@@ -36,6 +36,7 @@ EOF_GRACE = 1.0
 PLAYER_TIMEOUT = 5.0
 """Seconds the player has to answer a `player.*` request before the plugin that asked gets PlayerError."""
 FORWARDED_EVENTS = ("plugin_loaded", "plugin_reloaded", "reload_failed", "plugin_unloaded", "load_failed", "alert")
+_ARTICLES = {"string": "a string", "integer": "an integer", "object": "an object", "array": "an array"}
 _TYPES: dict[str, Callable[[Any], bool]] = {
     "string": lambda v: isinstance(v, str),
     "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
@@ -83,7 +84,7 @@ class Method:
                 got = type(params[param.name]).__name__
                 raise RequestError(
                     rpc.INVALID_PARAMS,
-                    f"{name}: parameter `{param.name}` must be {param.type}, got {got}",
+                    f"{name}: parameter `{param.name}` must be {_ARTICLES[param.type]}, got {got}",
                     "InvalidParams",
                 )
         return params
@@ -339,7 +340,9 @@ class StdioServer:
         try:
             method = self.methods.get(name) if isinstance(name, str) else None
             if method is None:
-                raise RequestError(rpc.METHOD_NOT_FOUND, f"the engine has no method {name!r}", "MethodNotFound")
+                raise RequestError(
+                    rpc.METHOD_NOT_FOUND, f"the engine has no method {name!r} (docs/serve.md lists them)", "MethodNotFound"
+                )
             kwargs = method.check(name, params)
             if name == "initialize":
                 if self._initializing is not None:
