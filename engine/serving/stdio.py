@@ -341,7 +341,9 @@ class StdioServer:
             method = self.methods.get(name) if isinstance(name, str) else None
             if method is None:
                 raise RequestError(
-                    rpc.METHOD_NOT_FOUND, f"the engine has no method {name!r} (docs/serve.md lists them)", "MethodNotFound"
+                    rpc.METHOD_NOT_FOUND,
+                    f"the engine has no method {name!r} (docs/serve.md lists them)",
+                    "MethodNotFound",
                 )
             kwargs = method.check(name, params)
             if name == "initialize":
