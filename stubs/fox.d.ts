@@ -59,6 +59,7 @@ declare namespace foxplug {
         lrc: string;
         translation?: string | null;
         lines?: foxplug.LyricLine[];
+        source?: string;
     }
 
     /** What a plugin may export (`module.exports` or `export function`); functions may be async. */

@@ -50,6 +50,7 @@
 ---@field lrc string
 ---@field translation? string
 ---@field lines? foxplug.LyricLine[]
+---@field source? string
 
 ---What a plugin module may return (ARCHITECTURE §3.6); annotate it with `---@type foxplug.Plugin`.
 ---@class foxplug.Plugin

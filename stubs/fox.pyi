@@ -61,6 +61,7 @@ class Lyrics(TypedDict):
     lrc: str
     translation: NotRequired[str | None]
     lines: NotRequired[list[LyricLine]]
+    source: NotRequired[str]
 
 class _FoxLog:
     def debug(self, message: Any) -> None:

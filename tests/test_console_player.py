@@ -171,3 +171,36 @@ def test_doctor_reports_mpv(config: Path, env: dict[str, str]) -> None:
     assert player["backend"] == "mpv"
     assert player["mpv"]["found"] is True and player["mpv"]["version"]
     assert f"player    mpv     mpv {player['mpv']['version']}" in text.stdout
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Running (not gone, not a zombie waiting to be reaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_mpv_dies_with_a_killed_engine(console: ConsoleSession) -> None:
+    console.send("search twinkle")
+    console.expect("Twinkle, Twinkle, Little Star")
+    console.send("play 1")
+    console.expect("[now-playing] info: Now playing: Twinkle")
+    deadline = time.monotonic() + 15
+    while not (mpv := [c for c in _children(console.process.pid) if Path(f"/proc/{c}/comm").read_text() == "mpv\n"]):
+        assert time.monotonic() < deadline, "mpv never started"
+        time.sleep(0.02)
+
+    console.process.kill()  # SIGKILL: no cleanup code runs in the engine
+    console.process.wait()
+    deadline = time.monotonic() + 5
+    while _alive(mpv[0]):
+        assert time.monotonic() < deadline, "mpv outlived the engine"
+        time.sleep(0.02)

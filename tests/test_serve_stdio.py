@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import textwrap
 import time
 from collections.abc import AsyncIterator, Callable
@@ -320,3 +322,28 @@ async def test_shutdown_answers_then_exits(serve: Callable[..., Any]) -> None:
 
     assert await player.request("shutdown", {}) is None
     assert await asyncio.wait_for(player.process.wait(), 5) == 0
+
+
+def test_a_session_can_be_replayed_from_a_file(config: Path, tmp_path: Path) -> None:
+    """`foxplug serve --stdio < session.jsonl > answers.jsonl`: files instead of pipes, every request answered."""
+    session = tmp_path / "session.jsonl"
+    requests = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocol_versions": [1]}},
+        {"jsonrpc": "2.0", "id": 2, "method": "search", "params": {"query": "replayed"}},
+        {"jsonrpc": "2.0", "id": 3, "method": "ping"},
+    ]
+    session.write_text("".join(json.dumps(r) + "\n" for r in requests), encoding="utf-8")
+    answers = tmp_path / "answers.jsonl"
+    with session.open("rb") as stdin, answers.open("wb") as stdout:
+        done = subprocess.run(
+            [sys.executable, "-m", "engine", "--config", str(config), "serve", "--stdio"],
+            stdin=stdin,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            timeout=60,
+        )
+
+    assert done.returncode == 0, done.stderr
+    replies = {m["id"]: m for m in map(json.loads, answers.read_text().splitlines())}
+    assert replies[2]["result"]["items"][0]["title"] == "Remote replayed"
+    assert replies[3]["result"] == {}
