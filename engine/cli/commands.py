@@ -32,7 +32,7 @@ from engine.config import Config, default_config_path
 from engine.engine import Engine
 from engine.errors import FoxplugError, PluginNotFound
 from engine.loading.platform_info import detect
-from engine.players.mpv import mpv_version
+from engine.players.mpv_ipc import mpv_version
 from engine.runtimes import backend_for_extension
 from engine.serving.stdio import serve_stdio
 
