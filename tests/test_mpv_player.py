@@ -77,6 +77,8 @@ async def fox(
     async with Engine(config) as engine:
         engine.notes = []  # type: ignore[attr-defined]
         engine.on("notify", lambda event: engine.notes.append(event["text"]))  # type: ignore[attr-defined]
+        engine.states = []  # type: ignore[attr-defined]
+        engine.on("player_state", lambda event: engine.states.append(event["payload"]))  # type: ignore[attr-defined]
         yield engine
 
 
@@ -120,6 +122,7 @@ async def test_the_end_of_a_file_plays_the_next_song_and_plugins_hear_it(
     assert player.current()["id"] == "second"  # type: ignore[index]
     await until(lambda: "changed to Second" in notes(fox))
     assert notes(fox) == ["changed to First", "changed to Second"]
+    await until(lambda: fox.states == ["playing", "stopped"])  # type: ignore[attr-defined]
 
 
 async def test_a_missing_file_is_announced_and_the_next_song_plays(

@@ -91,21 +91,22 @@ class MpvPlayer:
             self._check_lost()
             if self._state == "playing":
                 self._command("set_property", "pause", True)
-                self._state = "paused"
+                self._set_state("paused")
 
     def resume(self) -> None:
         with self._lock:
             self._check_lost()
             if self._state == "paused":
                 self._command("set_property", "pause", False)
-                self._state = "playing"
+                self._set_state("playing")
 
     def stop(self) -> None:
         with self._lock:
             self._generation += 1
             self._entry, self._lost = None, None
             self._command("stop")
-            self._state, self._position_ms = "stopped", 0
+            self._position_ms = 0
+            self._set_state("stopped")
 
     def seek(self, position_ms: int) -> None:
         with self._lock:
@@ -176,10 +177,17 @@ class MpvPlayer:
         """Make `index` the current song and have the loader thread open it (holding the lock)."""
         self._index = index
         self._generation += 1
-        self._state, self._position_ms, self.duration_ms = "playing", 0, None
+        self._position_ms, self.duration_ms = 0, None
         song = self.queue[index]
-        self._loader.submit(self._load, song, self._generation)
+        self._later(self._load, song, self._generation)
         self._hooks.emit("song_changed", song)
+        self._set_state("playing")
+
+    def _set_state(self, state: str) -> None:
+        """The one place the state changes (holding the lock); plugins hear `player_state` when it does."""
+        if state != self._state:
+            self._state = state
+            self._hooks.emit("player_state", state)
 
     def _load(self, song: dict[str, Any], generation: int) -> None:
         """On the loader thread: the song's URL (maybe from its plugin), then `loadfile` unless a newer play came."""
@@ -199,12 +207,11 @@ class MpvPlayer:
             try:
                 connection = self._connect()
                 answer = connection.command("loadfile", url, "replace")
+                self._entry = answer.get("playlist_entry_id") if isinstance(answer, dict) else None
+                connection.command("set_property", "pause", self._state == "paused")  # it outlives a file in mpv
             except (PlayerError, OSError) as error:
-                self._state = "stopped"
+                self._set_state("stopped")
                 self._hooks.notify(f"cannot play {title!r}: {error}", "error")
-                return
-            self._entry = answer.get("playlist_entry_id") if isinstance(answer, dict) else None
-            connection.command("set_property", "pause", self._state == "paused")  # mpv's pause outlives a file
 
     def _skip(self, why: str) -> None:
         """A song that cannot be played: say so, and move on to the next one (or stop after the last)."""
@@ -212,7 +219,8 @@ class MpvPlayer:
         if self._index + 1 < len(self.queue):
             self._start(self._index + 1)
         else:
-            self._state, self._entry = "stopped", None
+            self._entry = None
+            self._set_state("stopped")
 
     def _connect(self) -> MpvConnection:
         """The running mpv, or a new one that has answered (observing what state() and position() report)."""
@@ -282,8 +290,8 @@ class MpvPlayer:
                 if self._index + 1 < len(self.queue):
                     self._start(self._index + 1)
                 else:
-                    self._state, self._position_ms = "stopped", 0
-                    self._hooks.emit("player_state", {"state": "stopped"})
+                    self._position_ms = 0
+                    self._set_state("stopped")
 
     def _on_exit(self, connection: MpvConnection) -> None:
         self._later(self._exited, connection)
@@ -294,6 +302,7 @@ class MpvPlayer:
                 return
             self._mpv, self._entry = None, None
             self._lost = f"mpv exited: {connection.describe()}"
-            was_playing, self._state = self._state != "stopped", "stopped"
+            was_playing = self._state != "stopped"
+            self._set_state("stopped")
         if was_playing:
             self._hooks.notify(f"{self._lost} — play a song to start it again", "error")

@@ -58,17 +58,18 @@ class NullPlayer:
             if self._state == "playing":
                 self._offset_ms += int((self.clock() - self._started_at) * 1000)
                 self._started_at = None
-                self._state = "paused"
+                self._set_state("paused")
 
     def resume(self) -> None:
         with self._lock:
             if self._state == "paused":
                 self._started_at = self.clock()
-                self._state = "playing"
+                self._set_state("playing")
 
     def stop(self) -> None:
         with self._lock:
-            self._state, self._offset_ms, self._started_at = "stopped", 0, None
+            self._offset_ms, self._started_at = 0, None
+            self._set_state("stopped")
 
     def seek(self, position_ms: int) -> None:
         with self._lock:
@@ -92,6 +93,13 @@ class NullPlayer:
                 self._start(0)
 
     def _start(self, offset_ms: int) -> None:
-        self._state, self._offset_ms, self._started_at = "playing", offset_ms, self.clock()
+        self._offset_ms, self._started_at = offset_ms, self.clock()
         if 0 <= self._index < len(self.queue):
             self._hooks.emit("song_changed", self.queue[self._index])
+        self._set_state("playing")
+
+    def _set_state(self, state: str) -> None:
+        """The one place the state changes (holding the lock); plugins hear `player_state` when it does."""
+        if state != self._state:
+            self._state = state
+            self._hooks.emit("player_state", state)
