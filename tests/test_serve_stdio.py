@@ -35,6 +35,14 @@ function M.status(state) return "remote: " .. tostring(state.state) end
 function M.themes() return { { name = "fox", colors = { fg = "orange" } } } end
 function M.keymap() return { l = "like" } end
 function M.pause_it() fox.player.pause(); return fox.player.state() end
+function M.everything()
+  fox.player.play({ id = "p1", title = "Played" })
+  fox.player.pause(); fox.player.resume(); fox.player.seek(1500); fox.player.set_volume(33)
+  fox.player.next(); fox.player.previous()
+  local seen = { fox.player.state(), fox.player.position() >= 0, fox.player.volume(), fox.player.current().title }
+  fox.player.stop()
+  return seen
+end
 function M.shout(text) fox.ui.notify(text, "warn") end
 function M.boom() error("boom") end
 function M.on_song_changed(song) fox.ui.notify("now " .. song.title) end
@@ -62,10 +70,25 @@ return M
 """
 
 
+NOISY_NATIVE = """
+import os, sys
+
+
+def shout():
+    print("a stray print")
+    sys.stdout.write("a stray write\\n")
+    os.write(1, b"a stray write to fd 1\\n")
+    return "shouted"
+"""
+
+
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     plugins = tmp_path / "plugins"
     plugins.mkdir()
+    (plugins / "noisy").mkdir()
+    (plugins / "noisy" / "plugin.yaml").write_text("id: noisy\nversion: 1.0.0\nruntime: native\nentry: noisy.py\n")
+    (plugins / "noisy" / "noisy.py").write_text(NOISY_NATIVE, encoding="utf-8")
     for name, source in (("remote.lua", REMOTE_LUA), ("nopermit.lua", NOPERMIT_LUA), ("slow.lua", SLOW_LUA)):
         (plugins / name).write_text(textwrap.dedent(source).lstrip(), encoding="utf-8")
     path = tmp_path / "plugins.yaml"
@@ -130,7 +153,7 @@ async def test_initialize_negotiates_the_version_and_lists_the_plugins(serve: Ca
 
     assert hello["protocol_version"] == 1
     assert hello["engine_version"]
-    assert {p["id"] for p in hello["plugins"]} == {"remote", "nopermit", "slow"}
+    assert {p["id"] for p in hello["plugins"]} == {"remote", "nopermit", "slow", "noisy"}
     assert hello["load_errors"] == {}
 
 
@@ -170,7 +193,7 @@ async def test_every_player_method_answers(serve: Callable[..., Any]) -> None:
     assert status == [{"text": "remote: playing", "plugin": "remote"}]
     assert themes == [{"name": "fox", "colors": {"fg": "orange"}, "plugin": "remote"}]
     assert keymap == {"l": {"action": "like", "plugin": "remote"}}
-    assert {p["id"] for p in plugins} == {"remote", "nopermit", "slow"}
+    assert {p["id"] for p in plugins} == {"remote", "nopermit", "slow", "noisy"}
     assert emitted is None
     assert announced["params"] == {"plugin": "remote", "text": "now Remote song", "level": "info"}
 
@@ -203,6 +226,22 @@ async def test_a_plugins_fox_player_pause_arrives_at_the_player(serve: Callable[
 
     assert player.player_requests == ["player.pause", "player.state"]
     assert state == "paused"
+
+
+async def test_every_fox_player_function_is_a_request_to_the_player(serve: Callable[..., Any]) -> None:
+    player = await serve(player=True)
+
+    seen = await player.request("call", {"plugin": "remote", "method": "everything", "args": []})
+
+    assert player.player_requests == [
+        f"player.{name}"
+        for name in (
+            "play", "pause", "resume", "seek", "set_volume", "next", "previous",
+            "state", "position", "volume", "current", "stop",
+        )
+    ]  # fmt: skip
+    assert seen == ["playing", True, 33, "Played"]
+    assert player.player.state() == "stopped"
 
 
 async def test_without_a_player_the_configured_backend_plays(serve: Callable[..., Any]) -> None:
@@ -308,13 +347,17 @@ async def test_closing_stdin_ends_the_engine_quickly_and_stdout_held_only_protoc
 ) -> None:
     player = await serve()
     await player.request("search", {"query": "x"})
+    shouted = await player.request("call", {"plugin": "noisy", "method": "shout", "args": []})
     started = time.monotonic()
 
     code = await player.close()
 
     assert code == 0
     assert time.monotonic() - started < 2.0
+    assert shouted == "shouted"
     assert all(line["jsonrpc"] == "2.0" for line in player.lines)  # _read parsed every stdout line as JSON-RPC
+    stderr = await player.stderr()
+    assert "a stray print" in stderr and "a stray write to fd 1" in stderr  # moved to the log, off the protocol
 
 
 async def test_shutdown_answers_then_exits(serve: Callable[..., Any]) -> None:
