@@ -19,8 +19,11 @@ def test_the_go_host_searches_gets_lyrics_and_a_url_and_is_paused_by_a_plugin(tm
     assert go, "needs Go ≥ 1.19 (apt-get install golang-go; .ci/run installs it)"
     env = {**os.environ, "GOPROXY": "off", "GOFLAGS": "-mod=mod", "XDG_CACHE_HOME": str(tmp_path / "cache")}
     env.setdefault("GOCACHE", str(Path.home() / ".cache" / "go-build"))  # not the test's empty cache dir
-    binary = tmp_path / "go-host"
-    subprocess.run([go, "build", "-o", str(binary), "."], cwd=REPO / "examples" / "go-host", env=env, check=True)
+    binary, source = tmp_path / "go-host", REPO / "examples" / "go-host"
+    subprocess.run([go, "vet", "."], cwd=source, env=env, check=True)
+    gofmt = shutil.which("gofmt") or "gofmt"
+    unformatted = subprocess.run([gofmt, "-l", "."], cwd=source, capture_output=True, text=True, check=True).stdout
+    subprocess.run([go, "build", "-o", str(binary), "."], cwd=source, env=env, check=True)
     config = tmp_path / "plugins.yaml"
     section = {
         "directories": [str(REPO / d) for d in ("plugins_lua", "plugins_js", "plugins_py")],
@@ -39,6 +42,7 @@ def test_the_go_host_searches_gets_lyrics_and_a_url_and_is_paused_by_a_plugin(tm
         timeout=120,
     )
 
+    assert unformatted == ""  # gofmt has nothing to change
     assert run.returncode == 0, run.stderr
     out = run.stdout.splitlines()
     assert 'search "twinkle": 1 results' in out
