@@ -82,9 +82,13 @@ async def test_other_providers_are_asked_when_the_source_has_none_and_junk_is_sk
     assert "song_url from junk failed: get_song_url().url: expected a string, got int" in caplog.text
 
 
-async def test_no_provider_no_url(engine_config: Callable[..., dict[str, Any]]) -> None:
+async def test_without_a_provider_the_songs_own_url_or_none(engine_config: Callable[..., dict[str, Any]]) -> None:
     async with Engine(engine_config()) as fox:
-        assert await fox.song_url({"id": "1", "title": "T"}) is None
+        none = await fox.song_url({"id": "1", "title": "T"})
+        own = await fox.song_url({"id": "1", "title": "T", "url": "https://own.example/1", "source": "x"})
+
+    assert none is None
+    assert own == {"url": "https://own.example/1", "headers": {}, "source": "x"}
 
 
 async def test_lyrics_and_emit_take_the_song_objects_search_returns(
