@@ -26,6 +26,7 @@ class ConsoleSession:
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
         )
         self.seen: list[str] = []
+        self._claimed: set[int] = set()
         self._lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
 
@@ -41,6 +42,12 @@ class ConsoleSession:
         self.process.stdin.flush()
 
     def expect(self, text: str, timeout: float = 15.0) -> str:
+        """The first line with `text` not matched before, already seen or arriving within the timeout: the
+        console prints notifications as they come, so they may come before or after a command's own output."""
+        for index, line in enumerate(self.seen):
+            if index not in self._claimed and text in line:
+                self._claimed.add(index)
+                return line
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             try:
@@ -51,6 +58,7 @@ class ConsoleSession:
                 break
             self.seen.append(line)
             if text in line:
+                self._claimed.add(len(self.seen) - 1)
                 return line
         raise AssertionError(f"no line with {text!r} within {timeout} s; saw:\n" + "\n".join(self.seen[-30:]))
 
