@@ -34,7 +34,6 @@ from engine.errors import FoxplugError, PluginNotFound
 from engine.loading.platform_info import detect
 from engine.players.mpv_ipc import mpv_version
 from engine.runtimes import backend_for_extension
-from engine.serving.stdio import serve_stdio
 
 
 def _config(args: argparse.Namespace, **changes: Any) -> Config:
@@ -101,6 +100,8 @@ async def run(args: argparse.Namespace) -> int:
 
 async def serve(args: argparse.Namespace) -> int:
     """The engine as a player's child process: protocol on stdout, logs (warnings, or -v) on stderr."""
+    from engine.serving.stdio import serve_stdio  # only `serve` pays for the sidecar's modules
+
     if not args.verbose:
         handler = logging.StreamHandler(sys.stderr)
         handler.setLevel(logging.WARNING)
