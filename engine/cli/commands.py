@@ -290,8 +290,8 @@ async def doctor(args: argparse.Namespace) -> int:
         ]
     settings = engine.config.player
     version = await asyncio.to_thread(mpv_version, settings.mpv_path)
-    player = {"backend": settings.backend, "mpv": {"path": settings.mpv_path, "found": version is not None}}
-    player["mpv"]["version"] = version
+    mpv = {"path": settings.mpv_path, "found": version is not None, "version": version}
+    player = {"backend": settings.backend, "mpv": mpv}
     if args.json:
         _print_json({"platform": here.to_dict(), "player": player, "plugins": plugins})
         return 0
@@ -299,9 +299,11 @@ async def doctor(args: argparse.Namespace) -> int:
     for runtime in here.runtimes.values():
         state = f"ok {runtime.version or ''}".rstrip() if runtime.usable else f"unusable: {runtime.reason}"
         lines.append(f"runtime   {runtime.name:<7} {state}")
-    mpv = f"mpv {version} ({shutil.which(settings.mpv_path)})" if version else f"mpv not found ({settings.mpv_path!r})"
+    found = (
+        f"mpv {version} ({shutil.which(settings.mpv_path)})" if version else f"mpv not found ({settings.mpv_path!r})"
+    )
     fallback = " — foxplug run plays silently; install mpv" if settings.backend == "mpv" and not version else ""
-    lines.append(f"player    {settings.backend:<7} {mpv}{fallback}")
+    lines.append(f"player    {settings.backend:<7} {found}{fallback}")
     lines.append("")
     for plugin in plugins:
         chosen = plugin["implementation"] or plugin["state"]
