@@ -299,12 +299,17 @@ async def test_a_bad_line_gets_an_error_and_the_stream_stays_in_step(serve: Call
     player = await serve()
     player.send_line(b"this is not json")
     player.send_line(b'{"jsonrpc": "2.0", "id": 77, "method": "ping", "params": {}, "x": ' + b"1" * (5 << 20) + b"}")
+    player.send_line(b'{"jsonrpc": "2.0", "id": {"an": "object"}, "method": "ping"}')
+    player.send_line(b'{"jsonrpc": "2.0", "method": "$/cancelRequest", "params": [{"id": []}]}')
+    player.send_line(b'{"jsonrpc": "2.0", "id": [1], "result": "an answer to nothing"}')
 
     assert await player.request("ping", {}) == {}
     errors = [line["error"] for line in player.lines if line.get("id") is None and "error" in line]
     assert [(e["code"], e["data"]["type"]) for e in errors] == [
         (-32700, "ParseError"),
         (-32600, "ResourceLimitExceeded"),
+        (-32600, "InvalidRequest"),
+        (-32600, "InvalidRequest"),
     ]
     assert "larger than the 4194304-byte limit" in errors[1]["message"]
 

@@ -70,8 +70,7 @@ class StdioServer:
             try:
                 raw = await self._lines.next()
             except rpc.FrameTooLarge as error:
-                failure = error_object(INVALID_REQUEST, f"the player {error}", {"type": "ResourceLimitExceeded"})
-                await self._peer.send({"id": None, "error": failure})
+                self._refuse(INVALID_REQUEST, f"the player {error}", "ResourceLimitExceeded")
                 continue
             if raw is None:
                 if self._tasks:
@@ -84,15 +83,20 @@ class StdioServer:
         try:
             message = rpc.decode(raw)
         except rpc.ProtocolViolation as error:
-            text = str(error).replace("wrote a line", "received a line")
-            failure = error_object(PARSE_ERROR, text, {"type": "ParseError"})
-            self._spawn(None, self._peer.send({"id": None, "error": failure}))
+            self._refuse(PARSE_ERROR, str(error).replace("wrote a line", "received a line"), "ParseError")
             return
         method, request_id = message.get("method"), message.get("id")
+        if not _valid_id(request_id):
+            self._refuse(
+                INVALID_REQUEST, f"an id is a string or a whole number, not {rpc.preview(raw)}", "InvalidRequest"
+            )
+            return
         if method is None:
             self._peer.answered(message)
         elif method == "$/cancelRequest":
-            task = self._tasks.get((message.get("params") or {}).get("id"))
+            params = message.get("params")
+            cancelled = params.get("id") if isinstance(params, dict) else None
+            task = self._tasks.get(cancelled) if _valid_id(cancelled) else None
             if task is not None:
                 task.cancel()
         elif request_id is not None:
@@ -101,6 +105,10 @@ class StdioServer:
             self._spawn(None, self._handle(None, method, message.get("params")))
         else:
             log.debug("ignored the notification %r", method)
+
+    def _refuse(self, code: int, text: str, kind: str) -> None:
+        """An error about a line that has no usable id: answered with id null."""
+        self._spawn(None, self._peer.send({"id": None, "error": error_object(code, text, {"type": kind})}))
 
     def _spawn(self, request_id: Any, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -131,6 +139,10 @@ class StdioServer:
             await self._peer.send({"id": request_id, "error": failure})
         else:
             log.warning("the notification %s failed: %s", name, failure["message"])
+
+
+def _valid_id(value: Any) -> bool:
+    return value is None or type(value) in (str, int)
 
 
 class _FileWriter:
