@@ -20,6 +20,7 @@ import contextlib
 import shutil
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -55,6 +56,8 @@ class MpvPlayer:
         self._mpv: MpvConnection | None = None
         self._lost: str | None = None
         """Why mpv went away when nobody asked it to; control calls say so until the next play."""
+        self._errors: deque[str] = deque(maxlen=3)
+        """mpv's error messages since the current song started (`request_log_messages error`): why it failed."""
         self._hooks = PlayerHooks()
         self._loader = ThreadPoolExecutor(1, thread_name_prefix="foxplug-mpv-load")
         self._closed = False
@@ -179,6 +182,7 @@ class MpvPlayer:
         self._generation += 1
         self._position_ms, self.duration_ms = 0, None
         song = self.queue[index]
+        self._errors.clear()
         self._later(self._load, song, self._generation)
         self._hooks.emit("song_changed", song)
         self._set_state("playing")
@@ -237,6 +241,7 @@ class MpvPlayer:
         try:
             for number, name in enumerate(OBSERVED, 1):
                 connection.command("observe_property", number, name, timeout=READY_TIMEOUT)
+            connection.command("request_log_messages", "error")  # its errors, not the audio libraries' chatter
         except PlayerError as error:
             connection.close()
             raise PlayerError(
@@ -271,6 +276,8 @@ class MpvPlayer:
                 self.duration_ms = int(data * 1000) if isinstance(data, int | float) else None
         elif event == "end-file":
             self._later(self._ended, message)
+        elif event == "log-message" and isinstance(message.get("text"), str):
+            self._errors.append(message["text"].strip())
 
     def _later(self, fn: Callable[..., None], *args: Any) -> None:
         with contextlib.suppress(RuntimeError):  # closing: nothing more to do
@@ -285,6 +292,8 @@ class MpvPlayer:
             if message.get("reason") == "error":
                 song = self.current() or {}
                 why = message.get("file_error") or "it could not be opened"
+                if self._errors:  # mpv's own words: `Cannot open file '/x.wav': No such file or directory`
+                    why += f" (mpv: {'; '.join(self._errors)})"
                 self._skip(f"cannot play {song.get('title') or song.get('id')!r}: {why}")
             elif message.get("reason") == "eof":
                 if self._index + 1 < len(self.queue):
