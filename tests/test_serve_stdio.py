@@ -395,3 +395,17 @@ def test_a_session_can_be_replayed_from_a_file(config: Path, tmp_path: Path) -> 
     replies = {m["id"]: m for m in map(json.loads, answers.read_text().splitlines())}
     assert replies[2]["result"]["items"][0]["title"] == "Remote replayed"
     assert replies[3]["result"] == {}
+
+
+async def test_requests_in_flight_are_capped(serve: Callable[..., Any]) -> None:
+    player = await serve(initialize=False)
+    _, hello = player.begin("initialize", {"protocol_versions": [1]})
+    pings = [player.begin("ping", {})[1] for _ in range(1100)]  # all wait for initialize, which loads plugins
+
+    answers = [await asyncio.wait_for(answer, 60) for answer in pings]
+
+    assert "result" in await hello
+    refused = [a["error"] for a in answers if "error" in a]
+    assert refused and {e["data"]["type"] for e in refused} == {"ResourceLimitExceeded"}
+    assert all(a["result"] == {} for a in answers if "error" not in a)
+    assert len(refused) <= 1100 - 1023  # the cap, 1024, less the initialize

@@ -27,6 +27,8 @@ from engine.serving.remote_player import RemotePlayer
 log = logging.getLogger(__name__)
 
 PARSE_ERROR = -32700
+MAX_IN_FLIGHT = 1024
+"""Requests running at once; each holds a task and its params, so a runaway player cannot grow them without end."""
 EOF_GRACE = 1.0
 """Seconds requests still running when the player closes our stdin get to finish (it asked, then went away).
 Input from a file (`foxplug serve --stdio < session.jsonl`) waits for every answer instead: each request is
@@ -99,6 +101,13 @@ class StdioServer:
             task = self._tasks.get(cancelled) if _valid_id(cancelled) else None
             if task is not None:
                 task.cancel()
+        elif request_id is not None and len(self._tasks) >= MAX_IN_FLIGHT:
+            failure = error_object(
+                rpc.PLUGIN_ERROR,
+                f"ResourceLimitExceeded: {MAX_IN_FLIGHT} requests are already running; wait for their answers",
+                {"type": "ResourceLimitExceeded"},
+            )
+            self._spawn(None, self._peer.send({"id": request_id, "error": failure}))
         elif request_id is not None:
             self._spawn(request_id, self._handle(request_id, method, message.get("params")))
         elif method == "emit":  # of the notifications a player may send, the contract names this one
