@@ -98,19 +98,6 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def serve(args: argparse.Namespace) -> int:
-    """The engine as a player's child process: protocol on stdout, logs (warnings, or -v) on stderr."""
-    from engine.serving.stdio import serve_stdio  # only `serve` pays for the sidecar's modules
-
-    if not args.verbose:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setLevel(logging.WARNING)
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        logging.getLogger().addHandler(handler)
-    await serve_stdio(_config(args))
-    return 0
-
-
 def _alert_label(alert: dict[str, Any]) -> str:
     return "resolved" if alert["status"] == "resolved" else str(alert["severity"])
 
@@ -349,7 +336,18 @@ async def new(args: argparse.Namespace) -> int:
 
 
 async def serve(args: argparse.Namespace) -> int:
-    """`foxplug serve --grpc`: the engine as a player's sidecar (engine/serving)."""
-    from engine.serving import grpc  # grpc's server side loads only for this command
+    """`foxplug serve --stdio|--grpc`: the engine as a player's sidecar (engine/serving); each transport's modules
+    load only for this command."""
+    if args.stdio:
+        from engine.serving.stdio import serve_stdio
+
+        if not args.verbose:  # stdout is the protocol's: warnings and errors go to stderr, more with -v
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setLevel(logging.WARNING)
+            handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+            logging.getLogger().addHandler(handler)
+        await serve_stdio(_config(args))
+        return 0
+    from engine.serving import grpc
 
     return await grpc.run(_config(args), args.grpc, stop=_stop_on_signals(), tls=(args.tls_cert, args.tls_key))

@@ -119,14 +119,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="the call's deadline")
 
-    sub = command(
-        "serve", commands.serve, "the engine as a player's sidecar: JSON-RPC on stdin/stdout (docs/serve.md)", plain
-    )
-    transport = sub.add_mutually_exclusive_group(required=True)
-    transport.add_argument(
-        "--stdio", action="store_true", help="newline-delimited JSON-RPC 2.0 on stdin/stdout; exits when stdin closes"
-    )
-
     command("list", commands.list_plugins, "every plugin in the configured directories", with_json)
     command(
         "doctor",
@@ -168,8 +160,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("id", type=_plugin_id, metavar="ID", help="the plugin id")
     sub.add_argument("--token", metavar="TOKEN", help="admin token (default: $FOXPLUG_TOKEN, else monitoring.token)")
 
-    sub = command("serve", commands.serve, "the engine as a player's sidecar, over gRPC (docs/grpc.md)", plain)
+    sub = command(
+        "serve", commands.serve, "the engine as a player's sidecar, over stdio or gRPC (docs/serve.md, grpc.md)", plain
+    )
     transport = sub.add_mutually_exclusive_group(required=True)
+    transport.add_argument(
+        "--stdio",
+        action="store_true",
+        help="newline-delimited JSON-RPC 2.0 on stdin/stdout (docs/serve.md); exits when stdin closes",
+    )
     transport.add_argument(
         "--grpc",
         nargs="?",
