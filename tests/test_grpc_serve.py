@@ -112,7 +112,7 @@ def test_it_prints_the_handshake_then_answers_search_and_health_from_the_proto(s
     assert served.handshake.startswith("1|1|tcp|127.0.0.1:") and served.handshake.endswith("|grpc")
     assert [s.id for s in found.songs] == ["beethoven-fur-elise", "beethoven-moonlight", "beethoven-fifth"]
     assert {s.source for s in found.songs} == {"demo-catalogue"} and found.songs[0].artist
-    assert url.url == "demo://catalogue/beethoven-fur-elise"  # asked of the song's own source
+    assert url.url == "tone:beethoven-fur-elise"  # asked of the song's own source
     assert list(errors) == ["broken-source"] and "the catalogue server is down" in errors["broken-source"]
     assert plugin_health.status == overall.status == health_pb2.HealthCheckResponse.SERVING
     assert info.id == "foxplug" and "search" in info.capabilities
@@ -129,7 +129,7 @@ def test_host_call_returns_json_and_errors_carry_their_class(served: Served) -> 
     with pytest.raises(grpc.RpcError) as caught:
         host.Call(host_pb2.CallRequest(plugin="nobody", method="search"), timeout=10)
 
-    assert json.loads(url.result_json) == "demo://catalogue/satie-gymnopedie-1"
+    assert json.loads(url.result_json) == "tone:satie-gymnopedie-1"
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     assert caught.value.details().startswith("PluginNotFound: no plugin `nobody`")
     assert ("foxplug-error-type", "PluginNotFound") in [(m.key, m.value) for m in caught.value.trailing_metadata()]

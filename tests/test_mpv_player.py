@@ -156,6 +156,7 @@ async def test_two_hundred_rapid_plays_never_stall(fox: Engine, wavs: Callable[.
     assert player.get("idle-active") is True
 
 
+@pytest.mark.parametrize("fox", [TIMED], indirect=True)  # real time: the song is still playing when paused
 async def test_a_plugin_pauses_mpv_through_fox_player(fox: Engine, wavs: Callable[..., dict[str, Any]]) -> None:
     player = fox.player
     assert isinstance(player, MpvPlayer)
