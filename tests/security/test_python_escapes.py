@@ -824,9 +824,9 @@ def test_the_hostile_source_is_valid_restricted_python() -> None:
     """Guard for this file itself: a typo in HOSTILE would make every case pass for the wrong reason."""
     from RestrictedPython import compile_restricted_exec
 
-    from engine.runtimes.python.backend import TickingTransformer
+    from engine.runtimes.python.compiler import PluginTransformer
 
-    result = compile_restricted_exec(textwrap.dedent(HOSTILE), filename="hostile.py", policy=TickingTransformer)
+    result = compile_restricted_exec(textwrap.dedent(HOSTILE), filename="hostile.py", policy=PluginTransformer)
     assert result.errors == ()
     assert set(CASES) | set(POISON) | {"ping", "seed_random"} == set(FUNCTIONS)
 
