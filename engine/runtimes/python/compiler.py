@@ -65,13 +65,13 @@ class PluginTransformer(RestrictingNodeTransformer):
 
     def visit_Name(self, node: ast.Name) -> Any:
         if node.id == "super" and isinstance(node.ctx, ast.Load) and not getattr(node, "bare_super", False):
-            self.error(node, "super is available only as `super()` with no arguments, inside a method")
+            self.error(node, "super is not available except as `super()` with no arguments, inside a method")
         return super().visit_Name(node)
 
     def visit_Call(self, node: ast.Call) -> Any:
         if isinstance(node.func, ast.Name) and node.func.id == "super":
             if node.args or node.keywords:
-                self.error(node, "super() takes no arguments in plugins: write `super().method(...)`")
+                self.error(node, "super() with arguments is not allowed: write `super().method(...)`")
             node.func.bare_super = True  # type: ignore[attr-defined]
         return super().visit_Call(node)
 
@@ -139,7 +139,7 @@ class PluginTransformer(RestrictingNodeTransformer):
             for name in pattern.kwd_attrs:
                 self._check_attribute(pattern, name)
                 if name in _UNGUARDED_PATTERN_ATTRIBUTES:
-                    self.error(pattern, f'"{name}" cannot be matched as an attribute in a class pattern.')
+                    self.error(pattern, f'"{name}" is not allowed as an attribute in a class pattern.')
             for child in [*pattern.patterns, *pattern.kwd_patterns]:
                 self._check_pattern(child)
         elif isinstance(pattern, ast.MatchAs):
