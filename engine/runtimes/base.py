@@ -140,18 +140,23 @@ class HostLink:
     def script_error(
         self, message: str, function: str, *, line: int | None = None, traceback: str | None = None
     ) -> FoxplugError:
-        """The error for a call that failed inside the script: the host's own error if one escaped."""
-        if self.raised is not None and str(self.raised) in message:
-            return self.raised
+        """The error for a call that failed inside the script: the host's own error if it escaped as it was;
+        when the plugin wrapped it in a message of its own, the plugin's message and line, caused by it."""
         first = message.strip().splitlines()[0] if message.strip() else "unknown error"
         first = _LOCATION.sub("", first, count=1)
-        return PluginError(
+        raised = self.raised
+        if raised is not None and _escaped_as_is(first, raised):
+            return raised
+        error = PluginError(
             f"{function}() failed: {first}",
             plugin=self.ctx.plugin_id,
             file=self.ctx.path,
             line=line,
             traceback=traceback,
         )
+        if raised is not None and (str(raised) in message or raised.message in message):
+            error.__cause__ = raised  # like `raise ... from`: the plugin's words first, the host's error kept
+        return error
 
     def timeout(self, function: str) -> PluginTimeout:
         seconds = self.ctx.budget or round(self.ctx.deadline - self.started, 2)
@@ -189,3 +194,17 @@ class HostLink:
             plugin=self.ctx.plugin_id,
             file=self.ctx.path,
         )
+
+
+def _escaped_as_is(first: str, raised: FoxplugError) -> bool:
+    """Whether the script's error line is the host error itself (`PermissionDenied: ...` thrown on, uncaught,
+    perhaps with a location or two in front), not a message of the plugin's own that mentions it."""
+    return _bare(first, raised) == _bare(str(raised), raised)
+
+
+def _bare(text: str, raised: FoxplugError) -> str:
+    previous = None
+    while previous != text:
+        previous = text
+        text = _LOCATION.sub("", text, count=1).removeprefix(f"{type(raised).__name__}: ")
+    return text
