@@ -237,6 +237,7 @@ class Engine:
                     await self.unload(current.id)
                 return None
             if current is not None and not force and fingerprint(root) == current.digest:
+                self._publish("plugin_unchanged", {"id": current.id, "version": current.manifest.version})
                 return None
             try:
                 plugin = await load_plugin(root, await self._load_env(), enabled=_kept_off(current))

@@ -14,6 +14,7 @@ from typing import Any
 
 from engine.admin import serve_admin
 from engine.admin.client import AdminClient, admin_url
+from engine.cli.author import show_plugin_output, with_plugin_config
 from engine.cli.console import (
     Console,
     error_line,
@@ -31,6 +32,7 @@ from engine.engine import Engine
 from engine.errors import FoxplugError, PluginNotFound
 from engine.loading.platform_info import detect
 from engine.runtimes import backend_for_extension
+from script_api.results import check_result
 
 
 def _config(args: argparse.Namespace, **changes: Any) -> Config:
@@ -52,11 +54,21 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
+def _author_config(args: argparse.Namespace, target: str, is_path: bool, **changes: Any) -> Config:
+    """The config for trying one plugin: `--grant` added to the policy, `--plugin-config` to its config."""
+    config = _config(args, **changes)
+    config = replace(config, policy=config.policy.plus(args.grant))
+    return with_plugin_config(config, target, args.plugin_config, is_path)
+
+
 async def dev(args: argparse.Namespace) -> int:
     stop = _stop_on_signals()
     call = [args.call[0], *(parse_arg(a) for a in args.call[1:])] if args.call else None
-    async with dev_engine(_config(args)) as engine:
-        await DevSession(engine, Path(args.path), call, sys.stdout).run(stop)
+    config = _author_config(args, args.path, True)
+    async with dev_engine(config, grants=args.grant) as engine:
+        session = DevSession(engine, Path(args.path), call, sys.stdout)
+        show_plugin_output(engine, session.say, args.verbose)
+        await session.run(stop)
     return 0
 
 
@@ -198,13 +210,16 @@ def _loaded_id(engine: Engine, target: str) -> str:
 
 async def call(args: argparse.Namespace) -> int:
     is_path = _is_path(args.target)
-    config = _config(args, hot_reload=False, auto_load=not is_path)
-    config = replace(config, policy=config.policy.plus(args.grant))
+    config = _author_config(args, args.target, is_path, hot_reload=False, auto_load=not is_path)
     async with Engine(config, grants=args.grant) as engine:
+        show_plugin_output(engine, lambda line: print(line, file=sys.stderr, flush=True), args.verbose)
         plugin_id = (await engine.load(args.target)).id if is_path else _loaded_id(engine, args.target)
         result = await engine.call(plugin_id, args.method, *map(parse_arg, args.args), timeout=args.timeout)
-    _print_json(result)
-    return 0
+    checked = check_result(args.method, result)
+    _print_json(checked.value)
+    for problem in checked.problems:  # the good items came through above; each bad one is named here
+        print(f"PluginError: plugin `{plugin_id}`: {problem}", file=sys.stderr)
+    return 1 if checked.problems else 0
 
 
 async def list_plugins(args: argparse.Namespace) -> int:

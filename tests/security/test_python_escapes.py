@@ -921,7 +921,7 @@ async def test_one_plugin_cannot_change_what_another_one_imports(
         await fox.load(hostile(method))
         await fox.load(neighbour)
         before = await fox.call("neighbour", "observe")
-        with pytest.raises(PluginError, match="TypeError: cannot set attribute .* plugins may change only"):
+        with pytest.raises(PluginError, match=r"TypeError: cannot set attribute .* plugins may change only"):
             await fox.call("hostile", method, str(sentinel.path), "")
         after = await fox.call("neighbour", "observe")
         another = Engine(engine_config())  # a plugin loaded afterwards sees the modules as they were, too
