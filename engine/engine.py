@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections import deque
@@ -398,8 +399,11 @@ class Engine:
                 result.add(reply.value, type, reply.plugin.id, limit)
         return result
 
-    async def lyrics(self, song: Mapping[str, Any], *, timeout: float | None = None) -> Lyrics | None:
-        """The first `lyrics` provider, by priority, that answers with lyrics."""
+    async def lyrics(
+        self, song: Mapping[str, Any], *, timeout: float | None = None, failures: dict[str, str] | None = None
+    ) -> Lyrics | None:
+        """The first `lyrics` provider, by priority, that answers with lyrics (its id in `Lyrics.source`).
+        Providers that failed are logged, and named with their error in `failures` when one is given."""
 
         def parsed(answer: Any) -> Lyrics | None:
             return Lyrics.from_plugin(answer, path="get_lyrics()") if answer else None
@@ -412,10 +416,15 @@ class Engine:
                 log.warning(
                     "lyrics from %s failed: %s", reply.plugin.id, reply.error, extra={"plugin": reply.plugin.id}
                 )
+                if failures is not None:
+                    kind = type(reply.error).__name__ if isinstance(reply.error, FoxplugError) else "PluginError"
+                    failures[reply.plugin.id] = f"{kind}: {reply.error}"
             elif reply.error is not None:
                 raise reply.error
         last = replies[-1] if replies else None
-        return last.value if last is not None and last.error is None else None
+        if last is None or last.error is not None or last.value is None:
+            return None
+        return dataclasses.replace(last.value, source=last.plugin.id)
 
     async def song_url(
         self, song: Song | Mapping[str, Any], quality: str | None = None, *, timeout: float | None = None

@@ -307,10 +307,16 @@ async def search(args: argparse.Namespace) -> int:
 
 async def lyrics(args: argparse.Namespace) -> int:
     async with Engine(_config(args, hot_reload=False)) as engine:
-        found = await engine.lyrics(song_for_lyrics(args.title, args.artist))
+        failures: dict[str, str] = {}
+        found = await engine.lyrics(song_for_lyrics(args.title, args.artist), failures=failures)
         providers = [info.id for info in engine.plugins if "lyrics" in info.provides]
+    for plugin, message in failures.items():  # a provider's own error, whether or not another one answered
+        print(f"{plugin}: {message}", file=sys.stderr)
     if found is None:
         song = f"{args.title!r}" + (f" by {args.artist}" if args.artist else "")
+        if failures:
+            print(f"no lyrics for {song}: every provider that was asked failed", file=sys.stderr)
+            return 1
         asked = f"none of {', '.join(providers)} answered" if providers else "no lyrics plugin is loaded"
         raise PluginNotFound(f"no lyrics for {song}: {asked}", hint="add a plugin that provides lyrics")
     if args.json:
