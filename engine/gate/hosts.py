@@ -89,7 +89,9 @@ def host_pattern(text: str) -> HostPattern:
     return HostPattern(text, labels=labels)
 
 
-_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)(?P<host>\[[^\]]+\]|[^/:]+)|^(?P<bare>[^/:\[\]]+)(?::\d+(?:/.*)?$|/(?!\d+$))")
+_URL = re.compile(
+    r"^(?:[a-z][a-z0-9+.-]*://)(?P<host>\[[^\]]+\]|[^/:]+)|^(?P<bare>[^/:\[\]]+)(?::\d+(?:/.*)?$|/(?!\d+$))"
+)
 
 
 def _host_of_url(value: str) -> str | None:
