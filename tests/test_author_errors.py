@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from engine import Engine, PermissionDenied, PluginError
+from engine import Engine, PermissionDenied, PluginError, PluginTimeout
 
 URL = "http://127.0.0.1:9/lyrics"
 WRAPPERS = {
@@ -128,3 +128,25 @@ async def test_fox_json_object_is_an_object_even_when_empty(
         await fox.load(write_plugin("shapes.lua", LUA_SHAPES))
         assert await fox.call("shapes", "encoded") == '{"tags":{},"list":[]}'
         assert await fox.call("shapes", "object") == {"meta": {"source": "x"}, "empty": {}}
+
+
+MICROTASKS = """
+/*---
+id: microtasks
+version: 1.0.0
+---*/
+export async function forever() {
+  const again = () => Promise.resolve().then(again);
+  again();
+  await new Promise(() => {});
+}
+"""
+
+
+async def test_an_endless_js_microtask_chain_is_a_timeout(
+    write_plugin: Callable[[str, str], Path], engine_config: Callable[..., dict[str, Any]]
+) -> None:
+    async with Engine(engine_config()) as fox:
+        await fox.load(write_plugin("microtasks.js", MICROTASKS))
+        with pytest.raises(PluginTimeout, match=r"exceeded its 0\.3 s deadline in forever\(\)"):
+            await fox.call("microtasks", "forever", timeout=0.3)

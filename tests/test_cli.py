@@ -597,3 +597,14 @@ def test_plugin_config_takes_a_json_object_and_a_bad_one_is_a_usage_error(foxplu
 
     assert "[half-good]" not in good.stderr and "has no function suggest" in good.stderr
     assert bad.returncode == 2 and "expected KEY=VALUE or a JSON object" in bad.stderr
+
+
+def test_check_a_directory_of_plugins_checks_every_plugin_in_it(foxplug: Foxplug, write_plugin, plugins_dir) -> None:
+    good = write_plugin("hello.lua", HELLO_LUA)
+    bad = write_plugin("bad.lua", "--[[---\nid: bad\nversion: abc\n---]]\nreturn {}\n")
+
+    result = foxplug("check", str(plugins_dir))
+
+    assert result.returncode == 1
+    assert result.stdout == f"OK hello 1.0.0 lua {good}\n"
+    assert error_line(result).startswith(f"ManifestError: {bad}:3: field `version`")

@@ -30,6 +30,8 @@ from engine.cli.scaffold import scaffold
 from engine.config import Config, default_config_path
 from engine.engine import Engine
 from engine.errors import FoxplugError, PluginNotFound
+from engine.loading.discover import discover
+from engine.loading.manifest import MANIFEST_FILE
 from engine.loading.platform_info import detect
 from engine.runtimes import backend_for_extension
 from script_api.results import check_result
@@ -175,7 +177,7 @@ async def check(args: argparse.Namespace) -> int:
     enabled = {plugin_id: replace(s, enabled=True) for plugin_id, s in config.plugin_configs.items()}
     reports: list[dict[str, Any]] = []
     async with Engine(replace(config, plugin_configs=enabled)) as engine:
-        for path in args.paths:
+        for path in _plugin_paths(args.paths):
             try:
                 info = await engine.load(path)
             except FoxplugError as error:
@@ -192,6 +194,19 @@ async def check(args: argparse.Namespace) -> int:
             else:
                 print(report["error"], file=sys.stderr)
     return 0 if all(report["ok"] for report in reports) else 1
+
+
+def _plugin_paths(paths: list[str]) -> list[str]:
+    """Each path, with a directory of plugins (a folder without plugin.yaml, such as plugins_lua/) standing for
+    every plugin in it, as the engine would discover them."""
+    found: list[str] = []
+    for path in paths:
+        folder = Path(path)
+        if folder.is_dir() and not (folder / MANIFEST_FILE).exists():
+            found += [str(p) for p in discover(folder)] or [path]  # an empty folder: its own error
+        else:
+            found.append(path)
+    return found
 
 
 def _is_path(target: str) -> bool:
