@@ -63,6 +63,20 @@ import string
 from dataclasses import dataclass, asdict
 
 
+class Small(int):  # lies in every comparison a size check could make
+    def __gt__(self, other):
+        return False
+
+    def __lt__(self, other):
+        return True
+
+    def __ge__(self, other):
+        return False
+
+    def __le__(self, other):
+        return True
+
+
 def ping():
     return "pong"
 
@@ -157,7 +171,7 @@ def subclass_count_lies(path, url):
     class Text(str):
         def count(self, *args):
             return 0
-    return len(Text("ab" * 500).replace("", "x" * 10**6))
+    return len(Text("ab" * 500).replace("a", "x" * 10**6))
 
 
 def subclass_items_lie(path, url):
@@ -223,6 +237,33 @@ def asdict_amplifies(path, url):
 
 def namedtuple_fields(path, url):
     return collections.namedtuple("Wide", ["f%d" % i for i in range(1000)])
+
+
+def int_subclass_lies_to_center(path, url):
+    return len("x".center(Small(10**10)))
+
+
+def int_subclass_lies_to_repeat(path, url):
+    return len("x" * Small(10**10))
+
+
+def int_subclass_lies_to_powmod(path, url):
+    return pow(3, Small(2**100000), Small(2**100000 + 1))
+
+
+def int_subclass_lies_to_printf(path, url):
+    return len("%*s" % (Small(10**9), "x"))
+
+
+def tuple_subclass_lies_to_printf(path, url):
+    class Hidden(tuple):
+        def __iter__(self):
+            return iter([])
+    return len("%*s" % Hidden((10**9, "x")))
+
+
+def int_subclass_lies_to_factorial(path, url):
+    return math.factorial(Small(10**7))
 
 
 def own_str_past_deadline(path, url):
@@ -653,6 +694,12 @@ CASES: dict[str, tuple[Any, str]] = {
     "counter_subclass_repr": (PluginError, r"ValueError: Tally\(\{{'a': 1\}}\)"),
     "asdict_amplifies": ((ResourceLimitExceeded, PluginTimeout), "in asdict_amplifies|would build"),
     "namedtuple_fields": TOO_BIG,
+    "int_subclass_lies_to_center": TOO_BIG,
+    "int_subclass_lies_to_repeat": TOO_BIG,
+    "int_subclass_lies_to_powmod": (ResourceLimitExceeded, "pow"),
+    "int_subclass_lies_to_printf": TOO_BIG,
+    "tuple_subclass_lies_to_printf": TOO_BIG,
+    "int_subclass_lies_to_factorial": TOO_BIG,
     "own_str_past_deadline": (PluginError, "Stuck: \\(its message could not be shown"),
     "exit_swallows_deadline": TIMEOUT,
     "import_os": (PluginError, "module 'os' is not available to plugins"),

@@ -86,11 +86,13 @@ class Guards:
         raise SizeRefused(f"{what} would build {shown} {unit} (at most {limit})")
 
     def count(self, n: int, what: str) -> None:
+        n = exact(n)
         if n > self.items:
             self.refuse(what, n, "items", self.items)
 
     def length(self, n: int, like: Any, what: str) -> None:
         """`n` characters of a str, bytes of a bytes, or items of a container like `like`."""
+        n = exact(n)
         if isinstance(like, str):
             if n > self.chars:
                 self.refuse(what, n, "characters", self.chars)
@@ -101,6 +103,7 @@ class Guards:
             self.count(n, what)
 
     def bits(self, n: int, what: str) -> None:
+        n = exact(n)
         if n > INT_BITS:
             self.refuse(what, n, "bits of integer", INT_BITS)
 
@@ -140,7 +143,7 @@ class Guards:
         """`_binop_` and `_inplacevar_`: check the size of `a <op> b`, then compute it."""
         check = _OPERATOR_CHECKS.get(op[:-1] if op.endswith("=") else op)
         if check is not None:
-            check(self, a, b, f"{shown(a)} {op} {shown(b)}")
+            check(self, exact(a), exact(b), f"{shown(a)} {op} {shown(b)}")
         return _OPERATORS[op](a, b)
 
     def text(self, value: Any, conversion: Callable[[Any], str] = str) -> str:
@@ -162,6 +165,7 @@ class Guards:
     def pow(self, base: Any, exp: Any, mod: Any = None) -> Any:
         if mod is None:
             return self.operate("**", base, exp)
+        base, exp, mod = exact(base), exact(exp), exact(mod)
         if all(type(v) is int for v in (base, exp, mod)):
             self.operands("pow()", base, mod)
             work = abs(exp).bit_length() * mod.bit_length() ** 2
@@ -170,6 +174,7 @@ class Guards:
         return pow(base, exp, mod)
 
     def round(self, number: Any, ndigits: Any = None) -> Any:
+        number, ndigits = exact(number), exact(ndigits)
         if type(number) is int and type(ndigits) is int and ndigits < 0:  # computes 10 ** -ndigits
             self.bits(-ndigits * 10 // 3, f"round(…, {shown(ndigits)})")
         return round(number, ndigits)
@@ -267,6 +272,12 @@ TUPLE_ATTRIBUTES = frozenset({"_asdict", "_replace", "_fields", "_make"})
 _SIZED = (str, bytes, bytearray, list, tuple, dict, set, frozenset, collections.deque)
 _SIZED_EXACTLY = frozenset(_SIZED)
 _ITERABLE = (list, tuple, set, frozenset, collections.deque)
+
+
+def exact(value: Any) -> Any:
+    """An int subclass's value as a plain int (its comparisons may be the plugin's own and lie to a size
+    check); anything else as it is."""
+    return int(value) if isinstance(value, int) and type(value) is not int else value
 
 
 def size(value: Any) -> int:
@@ -399,8 +410,8 @@ def _check_mod(g: Guards, a: Any, b: Any, what: str) -> None:
         return
     fields = [part for spec in _PRINTF.findall(a.decode("latin-1") if isinstance(a, bytes) else a) for part in spec]
     widths = sum(int(f) if len(f) < 19 else 10**19 for f in fields if f.isdigit())
-    args = b if isinstance(b, tuple) else (b,)
-    stars = sum(max(v, 0) for v in args if type(v) is int) if "*" in fields else 0
+    args = tuple(tuple.__iter__(b)) if isinstance(b, tuple) else (b,)  # what `%` formats, not a subclass's __iter__
+    stars = sum(max(exact(v), 0) for v in args if isinstance(v, int)) if "*" in fields else 0
     g.length(size(a) + widths + stars, a, what)
     g.printed(b, what)
 
@@ -455,12 +466,14 @@ def _width(g: Guards, method: Any, s: Any, width: int, *rest: Any) -> Any:
 
 
 def _expandtabs(g: Guards, method: Any, s: Any, tabsize: int = 8) -> Any:
+    tabsize = exact(tabsize)
     base = str if isinstance(s, str) else bytes
     g.length(size(s) + base.count(s, "\t" if base is str else b"\t") * max(tabsize, 0), s, "expandtabs()")
     return method(s, tabsize)
 
 
 def _replace(g: Guards, method: Any, s: Any, old: Any, new: Any, count: int = -1) -> Any:
+    count = exact(count)
     base = str if isinstance(s, str) else bytes  # a subclass's own count() or __len__ may say anything
     found = base.count(s, old) if old else size(s) + 1
     found = found if count < 0 else min(found, count)

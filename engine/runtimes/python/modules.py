@@ -27,7 +27,7 @@ from typing import Any
 import regex
 
 from engine.runtimes.python.classes import PluginClasses
-from engine.runtimes.python.guards import Guards, shown
+from engine.runtimes.python.guards import Guards, exact, shown
 
 PATTERN_CHARS = 10_000
 SMALL = 64
@@ -64,6 +64,7 @@ def _pick(module: Any, names: str) -> dict[str, Any]:
 def _math(g: Guards, c: PluginClasses) -> dict[str, Any]:
     def log2_ratio(n: Any, k: Any, *, perm: bool) -> int:
         """bits of n!/(n-k)! (perm) or of n choose k, from lgamma: known before computing them."""
+        n, k = exact(n), exact(k)
         if not (isinstance(n, int) and isinstance(k, int)) or not 0 <= k <= n:
             return 0
         g.operands("math", n)
@@ -102,7 +103,7 @@ def _math(g: Guards, c: PluginClasses) -> dict[str, Any]:
 
 def _json(g: Guards, c: PluginClasses) -> dict[str, Any]:
     def dumps(obj: Any, **kwargs: Any) -> str:
-        indent, separators = kwargs.get("indent"), kwargs.get("separators") or ()
+        indent, separators = exact(kwargs.get("indent")), kwargs.get("separators") or ()
         if len(indent if isinstance(indent, str) else " " * min(indent or 0, SMALL + 1)) > SMALL:
             g.refuse("json.dumps(indent=…)", SMALL + 1, "characters of indent", SMALL)
         if any(len(s) > SMALL for s in separators if isinstance(s, str)):
