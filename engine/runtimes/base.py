@@ -16,7 +16,8 @@ from engine.gate.dispatch import dispatch
 from engine.runtimes.marshal import Junk, Oversize, to_plain
 from script_api.context import PluginContext
 
-_LOCATION = re.compile(r"^[^:\s]+:\d+:\s*")
+_LOCATION = re.compile(r"^(?:[^:\s]+|[^:\n]*?\.[A-Za-z]{1,4}):\d+:\s*")
+"""`file:line: ` at the start of a script's error message (a file name may hold spaces: `My Plugin.lua:3: `)."""
 log = logging.getLogger(__name__)
 
 
