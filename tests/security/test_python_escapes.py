@@ -35,7 +35,7 @@ the worst is a recursion overflowing CPython's 1000 frames (~80 ms of one loop t
 FIGURES: list[tuple[str, float, float, float]] = []
 
 BUILTINS_NOT_OFFERED = [
-    "vars", "globals", "locals", "dir", "open", "compile", "getattr", "type", "object", "bytes", "bytearray",
+    "vars", "globals", "locals", "dir", "open", "compile", "type", "object", "bytes", "bytearray",
     "memoryview", "input", "help", "exit", "quit", "format",
 ]  # fmt: skip
 NOT_OFFERED = [
@@ -236,7 +236,7 @@ def asdict_amplifies(path, url):
 
 
 def namedtuple_fields(path, url):
-    return collections.namedtuple("Wide", ["f%d" % i for i in range(1000)])
+    return collections.namedtuple("Wide", "field " * 1000)
 
 
 def int_subclass_lies_to_center(path, url):
@@ -264,6 +264,27 @@ def tuple_subclass_lies_to_printf(path, url):
 
 def int_subclass_lies_to_factorial(path, url):
     return math.factorial(Small(10**7))
+
+
+def getattr_walk(path, url):
+    return getattr(getattr(fox, "__class__", fox), "__init__")
+
+
+def getattr_error_obj(path, url):
+    try:
+        string.capwords(fox)
+    except AttributeError as error:
+        return getattr(error, "obj").http.get(url)
+
+
+def getattr_format(path, url):
+    return getattr("{0.__class__}", "format")(fox)
+
+
+def hasattr_dunder(path, url):
+    if hasattr(fox, "__class__") or hasattr(fox.http.get, "__globals__"):
+        return "leaked"
+    raise ValueError("nothing there")
 
 
 def own_str_past_deadline(path, url):
@@ -700,6 +721,10 @@ CASES: dict[str, tuple[Any, str]] = {
     "int_subclass_lies_to_printf": TOO_BIG,
     "tuple_subclass_lies_to_printf": TOO_BIG,
     "int_subclass_lies_to_factorial": TOO_BIG,
+    "getattr_walk": (PluginError, '"__init__" is an invalid attribute name'),
+    "getattr_error_obj": (PluginError, '"obj" of an AttributeError is not available'),
+    "getattr_format": (PluginError, "format.*not safe"),
+    "hasattr_dunder": (PluginError, "ValueError: nothing there"),
     "own_str_past_deadline": (PluginError, "Stuck: \\(its message could not be shown"),
     "exit_swallows_deadline": TIMEOUT,
     "import_os": (PluginError, "module 'os' is not available to plugins"),

@@ -236,6 +236,7 @@ class Guards:
             repr=lambda value: self.text(value, repr),
             divmod=lambda a, b: self.operate("divmod", a, b),
             hasattr=self.hasattr,
+            getattr=self.getattr_or,
             iter=self.iter,
             next=next,
             super=super,  # the compiler allows only `super()`, so it is always the plugin's own class and object
@@ -247,6 +248,16 @@ class Guards:
     def iter(self, iterable: Any, *sentinel: Any) -> Iterator[Any]:
         """`iter(x)` and `iter(f, sentinel)`, ticking (the second form never ends on its own)."""
         return self.iterate(iter(iterable, *sentinel))
+
+    def getattr_or(self, obj: Any, name: str, *default: Any) -> Any:
+        """The builtin `getattr(obj, name[, default])`, through the same checks as `obj.name`: a name the
+        compiler would refuse (`__class__`) is as missing here as a misspelt one."""
+        try:
+            return self.getattr(obj, name)
+        except AttributeError:
+            if default:
+                return default[0]
+            raise
 
     def hasattr(self, obj: Any, name: str) -> bool:
         """`hasattr` through the same checks as `obj.name`: what plugin code cannot read, it does not have."""
