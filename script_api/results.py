@@ -41,15 +41,22 @@ class Checked:
     problems: tuple[str, ...] = ()
 
 
-def check_result(function: str, value: Any) -> Checked:
-    """`value` as `function` of a plugin returned it, checked against that function's declared result type;
-    a function that is not one of the capability rows is taken as it is."""
+def check_result(function: str, value: Any, args: tuple[Any, ...] = ()) -> Checked:
+    """`value` as `function(*args)` of a plugin returned it, checked against that function's declared result
+    type; a function that is not one of the capability rows is taken as it is. `search` answers in the kind
+    its `opts.type` asks for (songs, playlists; albums and artists have no data type yet)."""
     row = next((row for row in PLUGIN_FUNCTIONS if row.name == function), None)
     if row is None:
         return Checked(value)
+    kind = row.result
+    if function == "search" and len(args) > 1 and isinstance(args[1], Mapping):
+        kind = _SEARCHED.get(str(args[1].get("type") or "song"), "any")
     problems: list[str] = []
-    kept = _check(row.result, value, f"{function}()", problems)
+    kept = _check(kind, value, f"{function}()", problems)
     return Checked(kept, tuple(problems))
+
+
+_SEARCHED = {"song": "Song[]", "playlist": "Playlist[]"}
 
 
 def _check(kind: str, value: Any, path: str, problems: list[str]) -> Any:

@@ -608,3 +608,12 @@ def test_check_a_directory_of_plugins_checks_every_plugin_in_it(foxplug: Foxplug
     assert result.returncode == 1
     assert result.stdout == f"OK hello 1.0.0 lua {good}\n"
     assert error_line(result).startswith(f"ManifestError: {bad}:3: field `version`")
+
+
+def test_call_checks_a_search_for_playlists_as_playlists(foxplug: Foxplug) -> None:
+    soundscapes = str(Path(__file__).resolve().parent.parent / "plugins_py" / "soundscapes.py")
+
+    result = foxplug("call", soundscapes, "search", "sleep", '{"type": "playlist"}')
+
+    assert result.returncode == 0, result.stderr
+    assert [p["name"] for p in json.loads(result.stdout)] == ["Sleep"]

@@ -229,8 +229,9 @@ async def call(args: argparse.Namespace) -> int:
     async with Engine(config, grants=args.grant) as engine:
         show_plugin_output(engine, lambda line: print(line, file=sys.stderr, flush=True), args.verbose)
         plugin_id = (await engine.load(args.target)).id if is_path else _loaded_id(engine, args.target)
-        result = await engine.call(plugin_id, args.method, *map(parse_arg, args.args), timeout=args.timeout)
-    checked = check_result(args.method, result)
+        call_args = tuple(map(parse_arg, args.args))
+        result = await engine.call(plugin_id, args.method, *call_args, timeout=args.timeout)
+    checked = check_result(args.method, result, call_args)
     _print_json(checked.value)
     for problem in checked.problems:  # the good items came through above; each bad one is named here
         print(f"PluginError: plugin `{plugin_id}`: {problem}", file=sys.stderr)

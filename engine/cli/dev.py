@@ -77,7 +77,7 @@ class DevSession:
         method, *args = self.call or [""]
         shown = ", ".join(json.dumps(a) for a in args)
         try:
-            result = check_result(method, await self.engine.call(plugin_id, method, *args))
+            result = check_result(method, await self.engine.call(plugin_id, method, *args), tuple(args))
         except FoxplugError as error:
             self.say(f"  {method}({shown}) -> {type(error).__name__}: {error}")
             return
