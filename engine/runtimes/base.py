@@ -198,14 +198,18 @@ class HostLink:
 
 
 def _escaped_as_is(first: str, raised: FoxplugError) -> bool:
-    """Whether the script's error line is the host error itself (`PermissionDenied: ...` thrown on, uncaught,
-    perhaps with a location or two in front), not a message of the plugin's own that mentions it."""
-    return _bare(first, raised) == _bare(str(raised), raised)
+    """Whether the script's error line is the host error itself — thrown on uncaught, or re-thrown under
+    another class name (`Error: ...`, a compatibility layer's `AxiosError: PermissionDenied: ...`), perhaps with
+    a location or two in front — rather than a message that adds words of the plugin's own."""
+    return _bare(first) == _bare(str(raised))
 
 
-def _bare(text: str, raised: FoxplugError) -> str:
+_CLASS_PREFIX = re.compile(r"^[A-Za-z_][\w.]*: ")
+
+
+def _bare(text: str) -> str:
     previous = None
     while previous != text:
         previous = text
-        text = _LOCATION.sub("", text, count=1).removeprefix(f"{type(raised).__name__}: ")
+        text = _CLASS_PREFIX.sub("", _LOCATION.sub("", text, count=1), count=1)
     return text
