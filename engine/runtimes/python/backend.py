@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import threading
 import time
 import traceback
 import types
@@ -27,6 +28,9 @@ from engine.runtimes.python.guards import DeadlineExceeded, Guards, SizeRefused
 from engine.runtimes.python.modules import MODULES, ModuleView
 from script_api.context import PluginContext
 
+_COMPILING = threading.Lock()
+"""One compile at a time: CPython 3.11 keeps the AST converter's recursion depth per interpreter, not per thread, so
+two actors compiling at once can fail with `SystemError: AST constructor recursion depth mismatch`."""
 MESSAGE_CHARS = 1000
 """An error message from plugin code is cut to this length: it travels to logs, the CLI and the breaker."""
 
@@ -37,7 +41,8 @@ class PythonInstance:
         self._ctx = ctx
         self._limits = limits
         self._label = source.label
-        result = compile_restricted_exec(source.text, filename=source.label, policy=PluginTransformer)
+        with _COMPILING:
+            result = compile_restricted_exec(source.text, filename=source.label, policy=PluginTransformer)
         if result.errors:
             raise _compile_error(result.errors, ctx, source.label)
         guards = self._guards = Guards(lambda: ctx.deadline, limits.memory)
