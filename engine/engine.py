@@ -252,6 +252,7 @@ class Engine:
                     await self.unload(current.id)
                 return None
             if current is not None and not force and fingerprint(root) == current.digest:
+                self._publish("plugin_unchanged", {"id": current.id, "version": current.manifest.version})
                 return None
             try:
                 plugin = await load_plugin(root, await self._load_env(), enabled=_kept_off(current))
@@ -415,8 +416,11 @@ class Engine:
                 result.add(reply.value, type, reply.plugin.id, limit)
         return result
 
-    async def lyrics(self, song: Mapping[str, Any] | Song, *, timeout: float | None = None) -> Lyrics | None:
-        """The first `lyrics` provider, by priority, that answers with lyrics."""
+    async def lyrics(
+        self, song: Mapping[str, Any] | Song, *, timeout: float | None = None, failures: dict[str, str] | None = None
+    ) -> Lyrics | None:
+        """The first `lyrics` provider, by priority, that answers with lyrics (its id in `Lyrics.source`).
+        Providers that failed are logged, and named with their error in `failures` when one is given."""
 
         def parsed(answer: Any) -> Lyrics | None:
             return Lyrics.from_plugin(answer, path="get_lyrics()") if answer else None
@@ -424,7 +428,7 @@ class Engine:
         replies = await ask(
             self._ordered("lyrics"), "get_lyrics", (song_dict(song),), first_result=True, accept=parsed, timeout=timeout
         )
-        answer = _first_answer(replies, "lyrics")
+        answer = _first_answer(replies, "lyrics", failures)
         return replace(answer.value, source=answer.plugin.id) if answer is not None else None
 
     async def song_url(
@@ -499,13 +503,17 @@ class Engine:
         self.events.publish(event, payload)
 
 
-def _first_answer(replies: list[Reply], capability: str) -> Reply | None:
-    """The answer of a first-result ask, if one came; the providers that failed on the way are logged."""
+def _first_answer(replies: list[Reply], capability: str, failures: dict[str, str] | None = None) -> Reply | None:
+    """The answer of a first-result ask, if one came; the providers that failed on the way are logged, and
+    named with their error in `failures` when one is given."""
     for reply in replies:
         if isinstance(reply.error, FoxplugError | ValueError):
             log.warning(
                 "%s from %s failed: %s", capability, reply.plugin.id, reply.error, extra={"plugin": reply.plugin.id}
             )
+            if failures is not None:
+                kind = type(reply.error).__name__ if isinstance(reply.error, FoxplugError) else "PluginError"
+                failures[reply.plugin.id] = f"{kind}: {reply.error}"
         elif reply.error is not None:
             raise reply.error
     last = replies[-1] if replies else None

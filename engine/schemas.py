@@ -3,6 +3,7 @@ checks that explain themselves (path, what is wrong, a hint), and where the sche
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -104,8 +105,17 @@ def _explain(error: ValidationError) -> Problem:
     path = tuple(error.absolute_path)
     if error.validator == "additionalProperties":
         unknown = re.findall(r"'([^']+)'", error.message.split("(")[-1])
-        allowed = ", ".join(sorted(error.schema.get("properties", {})))
-        return Problem((*path, unknown[0]) if unknown else path, "unknown field", f"known fields: {allowed}")
+        known = sorted(error.schema.get("properties", {}))
+        close = difflib.get_close_matches(unknown[0], known, n=1) if unknown else []
+        guess = f"did you mean `{close[0]}`? " if close else ""
+        hint = f"{guess}known fields: {', '.join(known)}"
+        return Problem((*path, unknown[0]) if unknown else path, "unknown field", hint)
+    if error.validator == "type" and path and path[-1] == "version" and isinstance(error.instance, int | float):
+        return Problem(
+            path, f"{error.instance!r} is a number, not a version", 'quote it and use 1.0.0: version: "1.0.0"'
+        )
+    if error.validator == "required" and "'id'" in error.message:
+        return Problem(path, error.message, "add `id: my-plugin` to the manifest")
     if error.validator == "pattern":
         ref = "semver" if "semver" in str(error.schema_path) or "(0|[1-9]" in error.validator_value else None
         friendly = _FRIENDLY_PATTERNS.get(ref or error.validator_value)

@@ -46,18 +46,23 @@ local function get_json(path)
   return data
 end
 
--- The API's song shape -> foxplug's (the host fills in `source`). Only the fields we use are
--- copied: the API sends many more, some of them arrays with nulls, which Lua cannot represent.
+-- The API's song shape -> foxplug's (the host fills in `source`). Search answers `artists` and `album`, the
+-- newer endpoints `ar` and `al` (with the cover as `al.picUrl`). Only the fields used are copied: the API
+-- sends many more, some of them arrays with nulls, which Lua cannot represent.
 local function to_song(s)
   local artists = {}
-  for i, a in ipairs(s.artists or s.ar or {}) do artists[i] = { id = a.id, name = a.name } end
-  local album = s.album or s.al or {}
+  for _, a in ipairs(s.ar or s.artists or {}) do
+    if a.name and a.name ~= "" then  -- the API lists unknown artists as {id = 0, name = ""}
+      table.insert(artists, { id = a.id, name = a.name })
+    end
+  end
+  local album = s.al or s.album or {}
   return {
     id = s.id,
     title = s.name,
     artists = artists,
     album = album.name and { id = album.id, name = album.name, cover_url = album.picUrl } or nil,
-    duration_ms = s.duration or s.dt,
+    duration_ms = s.dt or s.duration,
   }
 end
 
@@ -83,9 +88,10 @@ function M.get_song_url(id, quality)
   return entry and entry.url  -- nil when the song is not available (region, VIP-only, ...)
 end
 
--- Lyrics for a song from any source: our own songs carry their NetEase id, others are looked up.
+-- Lyrics for a song from any source: our own songs (or a bare {id = ...}) carry their NetEase id, others
+-- are looked up by title and artist.
 local function netease_id(song)
-  if song.source == "netease" then return song.id end
+  if song.source == "netease" or not song.title then return song.id end
   local artist = (song.artists or {})[1]
   if type(artist) == "table" then artist = artist.name end
   local found = M.search(song.title .. (artist and " " .. artist or ""), { limit = 1 })[1]

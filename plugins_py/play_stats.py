@@ -10,31 +10,43 @@ permissions:
   storage: true
 ---"""
 
+from dataclasses import asdict, dataclass
+
 # Counts live in fox.storage (one SQLite file for the engine, a namespace per plugin), so they
 # survive reloads and restarts. Keys: "plays:<source>:<song id>".
 
 
+@dataclass
+class Plays:
+    title: str
+    plays: int = 0
+
+
 def stats_key(song):
-    return "plays:" + str(song.get("source") or "-") + ":" + str(song.get("id") or song.get("title"))
+    return f"plays:{song.get('source') or '-'}:{song.get('id') or song.get('title')}"
+
+
+def load(key, title=""):
+    stored = fox.storage.get(key)
+    return Plays(**stored) if stored else Plays(title)
 
 
 def play_count(song):
-    entry = fox.storage.get(stats_key(song))
-    return entry["plays"] if entry else 0
+    return load(stats_key(song)).plays
 
 
 def on_song_changed(song):
     if not song or not song.get("title"):
         return
     key = stats_key(song)
-    entry = fox.storage.get(key) or {"title": song["title"], "plays": 0}
-    entry["plays"] = entry["plays"] + 1  # restricted Python refuses `+=` on items
-    fox.storage.set(key, entry)
+    entry = load(key, song["title"])
+    entry.plays += 1
+    fox.storage.set(key, asdict(entry))
 
 
 def top_songs(limit=5):
-    entries = [fox.storage.get(key) for key in fox.storage.keys("plays:")]
-    return sorted(entries, key=lambda entry: entry["plays"], reverse=True)[:limit]
+    entries = [load(key) for key in fox.storage.keys("plays:")]
+    return [asdict(entry) for entry in sorted(entries, key=lambda entry: entry.plays, reverse=True)[:limit]]
 
 
 def status(state):

@@ -8,59 +8,65 @@ license: MIT
 provides: [search, song_url, playlist]
 ---"""
 
-# Restricted Python: plain functions and data, a few safe modules, and no names starting with "_".
-# Every top-level function is callable by the host; the ones below are those `provides` asks for.
+from collections import namedtuple
+from dataclasses import dataclass
+
+# Restricted Python reads as ordinary Python — classes, dataclasses, named tuples, a few safe modules — while
+# names starting with "_" belong to the sandbox. Every top-level function is callable by the host; the ones
+# below are those `provides` asks for.
 
 HOUR_MS = 60 * 60 * 1000
 
+Sound = namedtuple("Sound", "title tags")
+
 SOUNDS = {
-    "rain": ("Gentle Rain", "rain water calm sleep"),
-    "thunderstorm": ("Distant Thunderstorm", "rain thunder storm"),
-    "ocean": ("Ocean Waves", "sea water beach sleep"),
-    "stream": ("Mountain Stream", "water river nature"),
-    "forest": ("Forest Morning", "birds nature wind"),
-    "night": ("Summer Night", "crickets nature sleep"),
-    "cafe": ("Busy Café", "coffee people chatter focus"),
-    "fireplace": ("Crackling Fireplace", "fire cosy winter"),
-    "noise-white": ("White Noise", "noise colour focus"),
-    "noise-pink": ("Pink Noise", "noise colour sleep"),
-    "noise-brown": ("Brown Noise", "noise colour focus deep"),
+    "rain": Sound("Gentle Rain", "rain water calm sleep"),
+    "thunderstorm": Sound("Distant Thunderstorm", "rain thunder storm"),
+    "ocean": Sound("Ocean Waves", "sea water beach sleep"),
+    "stream": Sound("Mountain Stream", "water river nature"),
+    "forest": Sound("Forest Morning", "birds nature wind"),
+    "night": Sound("Summer Night", "crickets nature sleep"),
+    "cafe": Sound("Busy Café", "coffee people chatter focus"),
+    "fireplace": Sound("Crackling Fireplace", "fire cosy winter"),
+    "noise-white": Sound("White Noise", "noise colour focus"),
+    "noise-pink": Sound("Pink Noise", "noise colour sleep"),
+    "noise-brown": Sound("Brown Noise", "noise colour focus deep"),
 }
 
+
+@dataclass
+class Mix:
+    name: str
+    description: str
+    songs: list
+
+    def summary(self, playlist_id):
+        return {
+            "id": playlist_id,
+            "name": self.name,
+            "description": self.description,
+            "song_count": len(self.songs),
+            "creator": "foxplug",
+        }
+
+
 PLAYLISTS = {
-    "focus": {
-        "name": "Deep Focus",
-        "description": "Steady sounds that keep distractions out.",
-        "songs": ["cafe", "noise-brown", "rain", "noise-white"],
-    },
-    "sleep": {
-        "name": "Sleep",
-        "description": "Slow, quiet sounds for falling asleep.",
-        "songs": ["rain", "ocean", "night", "noise-pink"],
-    },
+    "focus": Mix(
+        "Deep Focus", "Steady sounds that keep distractions out.", ["cafe", "noise-brown", "rain", "noise-white"]
+    ),
+    "sleep": Mix("Sleep", "Slow, quiet sounds for falling asleep.", ["rain", "ocean", "night", "noise-pink"]),
 }
 
 
 def song(sound_id):
-    title, tags = SOUNDS[sound_id]
+    sound = SOUNDS[sound_id]
     return {
         "id": sound_id,
-        "title": title,
+        "title": sound.title,
         "artists": [{"id": "foxplug", "name": "foxplug Soundscapes"}],
         "album": {"id": "soundscapes", "name": "Soundscapes"},
         "duration_ms": HOUR_MS,
-        "extra": {"tags": tags.split(), "instrumental": True},
-    }
-
-
-def playlist(playlist_id):
-    entry = PLAYLISTS[playlist_id]
-    return {
-        "id": playlist_id,
-        "name": entry["name"],
-        "description": entry["description"],
-        "song_count": len(entry["songs"]),
-        "creator": "foxplug",
+        "extra": {"tags": sound.tags.split(), "instrumental": True},
     }
 
 
@@ -74,9 +80,9 @@ def search(query, opts=None):
     opts = opts or {}
     limit = opts.get("limit", 20)
     if opts.get("type") == "playlist":
-        found = [playlist(pid) for pid, p in PLAYLISTS.items() if matches(p["name"] + " " + p["description"], query)]
+        found = [mix.summary(pid) for pid, mix in PLAYLISTS.items() if matches(f"{mix.name} {mix.description}", query)]
     else:
-        found = [song(sid) for sid, (title, tags) in SOUNDS.items() if matches(title + " " + tags, query)]
+        found = [song(sid) for sid, sound in SOUNDS.items() if matches(f"{sound.title} {sound.tags}", query)]
     return found[:limit]
 
 
@@ -89,9 +95,9 @@ def get_song_url(song_id, quality=None):
 def get_playlist(playlist_id):
     if playlist_id not in PLAYLISTS:
         raise ValueError(f"no playlist with id {playlist_id!r}")
-    return playlist(playlist_id)
+    return PLAYLISTS[playlist_id].summary(playlist_id)
 
 
 def get_playlist_songs(playlist_id, offset=0, limit=50):
-    ids = PLAYLISTS[playlist_id]["songs"] if playlist_id in PLAYLISTS else []
+    ids = PLAYLISTS[playlist_id].songs if playlist_id in PLAYLISTS else []
     return [song(sid) for sid in ids[offset : offset + limit]]

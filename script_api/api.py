@@ -128,7 +128,7 @@ HOST_FUNCTIONS: dict[str, HostFunction] = _table(
         "http.get",
         "network",
         "url:string opts?:object",
-        "object",
+        "HttpResponse",
         "GET a URL. opts: headers, query, timeout (s), max_redirects, binary. Returns {status, ok, reason, url, "
         "headers, header_list, body (or body_base64 with binary), json?}; header_list keeps every value of a "
         "repeated header (set-cookie).",
@@ -139,7 +139,7 @@ HOST_FUNCTIONS: dict[str, HostFunction] = _table(
         "http.request",
         "network",
         "method:string url:string opts?:object",
-        "object",
+        "HttpResponse",
         "Any HTTP method. opts: headers (Cookie, Host, Referer sent as given), query, body (string), body_base64 "
         "(bytes) or json (value), timeout (s), max_redirects (0: return the 3xx), binary (answer body_base64). "
         "Cookies the server sets are kept per plugin.",

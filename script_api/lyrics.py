@@ -189,42 +189,43 @@ class LyricLine:
 
 @dataclass(frozen=True, slots=True)
 class Lyrics:
-    """Lyrics of a song: the raw LRC (kept for export) and its parsed, time-sorted lines."""
+    """Lyrics of a song: the raw LRC (kept for export) and its parsed, time-sorted lines; or, for a song
+    whose lyrics have no timings, the plain text. `source` is the plugin that answered."""
 
     lrc: str
     translation: str | None = None
     lines: tuple[LyricLine, ...] = ()
+    plain: str | None = None
+    """Unsynced lyrics: text without timings (given as `plain`, or an `lrc` that holds no timed line)."""
     source: str = ""
-    """The plugin that answered (the engine sets it)."""
-
-    @property
-    def plain(self) -> str:
-        """The words without times, one line each: for a player that shows lyrics unsynced."""
-        return "\n".join(line.text for line in self.lines)
 
     @classmethod
-    def from_plugin(cls, data: Any, *, path: str = "") -> Self:
-        """Accept a bare LRC string or ``{"lrc", "translation", "lines"}``.
+    def from_plugin(cls, data: Any, *, path: str = "", source: str = "") -> Self:
+        """Accept a bare LRC (or plain) string or ``{"lrc", "translation", "lines", "plain"}``.
 
         Lines the plugin supplies are validated and used as they are; otherwise they are parsed
-        from ``lrc``, with ``translation`` (an LRC too) merged in.
+        from ``lrc``, with ``translation`` (an LRC too) merged in. Text without a single timed line
+        is plain lyrics. A non-empty ``source`` overrides what the data claims, as for songs.
         """
         if isinstance(data, str):
             data = {"lrc": data}
         obj = as_object(data, path, "a string or an object")
         translation = opt_str(obj.get("translation"), at(path, "translation"))
-        source = as_str(obj.get("source") or "", at(path, "source"))
+        plain = opt_str(obj.get("plain"), at(path, "plain"))
+        source = source or as_str(obj.get("source") or "", at(path, "source"))
         lines_path = at(path, "lines")
         lines = as_list(obj.get("lines") or [], lines_path)
-        if not lines:
-            lrc = as_str(obj.get("lrc"), at(path, "lrc"))
-            return cls(lrc=lrc, translation=translation, lines=parse_lrc(lrc, translation), source=source)
-        return cls(
-            lrc=as_str(obj.get("lrc") or "", at(path, "lrc")),
-            translation=translation,
-            lines=tuple(LyricLine.from_plugin(line, path=f"{lines_path}[{i}]") for i, line in enumerate(lines)),
-            source=source,
-        )
+        if lines:
+            parsed = tuple(LyricLine.from_plugin(line, path=f"{lines_path}[{i}]") for i, line in enumerate(lines))
+            lrc = as_str(obj.get("lrc") or "", at(path, "lrc"))
+            return cls(lrc=lrc, translation=translation, lines=parsed, plain=plain, source=source)
+        if plain is not None and not obj.get("lrc"):
+            return cls(lrc="", translation=translation, plain=plain, source=source)
+        lrc = as_str(obj.get("lrc"), at(path, "lrc"))
+        parsed = parse_lrc(lrc, translation)
+        if not parsed and lrc.strip() and plain is None:  # no timed line at all: plain lyrics given as `lrc`
+            plain = lrc.strip()
+        return cls(lrc=lrc, translation=translation, lines=parsed, plain=plain, source=source)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -62,6 +62,12 @@ def lua_stub() -> str:
                 out.append(f"---@return {LUA.render(fn.result)}")
             params = ", ".join(LUA.name(p.name) for p in fn.params)
             out += [f"function fox.{fn.name}({params}) end", ""]
+    out += [
+        "---Lua only: a table that is a JSON object even when empty (`{}`, not `[]`), with `fields` copied in.",
+        "---@param fields? table<string, any>",
+        "---@return table<string, any>",
+        "function fox.json.object(fields) end",
+    ]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -114,6 +120,13 @@ def typescript_stub() -> str:
             out.append(f"{indent}{_leaf(fn.name)}({_ts_params(fn.params)}): Promise<{TYPESCRIPT.render(fn.result)}>;")
         if ns.name:
             out.append("    };")
+    out += [
+        "};",
+        "",
+        "/** What plugin code prints: each goes to the plugin's log (shown by `foxplug call` and `foxplug dev`). */",
+        "declare const console: {",
+    ]
+    out += [f"    {level}(...data: any[]): void;" for level in ("log", "info", "warn", "error", "debug")]
     out.append("};")
     return "\n".join(out) + "\n"
 

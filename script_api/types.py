@@ -210,3 +210,20 @@ def media_source_from_plugin(value: Any, *, source: str, path: str = "") -> dict
         "headers": {str(k): as_str(v, at(path, f"headers.{k}")) for k, v in headers.items()},
         "source": source,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    """What `fox.http.get` and `fox.http.request` answer: `ok` is a 2xx status, `url` the final one after
+    redirects, `headers` with lowercase names (`header_list` keeps every value of a repeated one), `body` the
+    text (`body_base64` instead with `binary`), and `json` the body decoded when it is JSON."""
+
+    status: int
+    ok: bool
+    reason: str
+    url: str
+    headers: dict[str, str]
+    header_list: list[Any]
+    body: str | None = None
+    body_base64: str | None = None
+    json: Any = None

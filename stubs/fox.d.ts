@@ -39,6 +39,19 @@ declare namespace foxplug {
         creator?: string | null;
     }
 
+    /** What `fox.http.get` and `fox.http.request` answer: `ok` is a 2xx status, `url` the final one after     redirects, `headers` with lowercase names (`header_list` keeps every value of a repeated one), `body` the     text (`body_base64` instead with `binary`), and `json` the body decoded when it is JSON. */
+    interface HttpResponse {
+        status: number;
+        ok: boolean;
+        reason: string;
+        url: string;
+        headers: Record<string, any>;
+        header_list: any[];
+        body?: string | null;
+        body_base64?: string | null;
+        json?: any;
+    }
+
     /** One karaoke-timed word from enhanced LRC; `text` keeps its spacing so words join into the line. */
     interface LyricWord {
         time_ms: number;
@@ -54,11 +67,12 @@ declare namespace foxplug {
         words?: foxplug.LyricWord[];
     }
 
-    /** Lyrics of a song: the raw LRC (kept for export) and its parsed, time-sorted lines. */
+    /** Lyrics of a song: the raw LRC (kept for export) and its parsed, time-sorted lines; or, for a song     whose lyrics have no timings, the plain text. `source` is the plugin that answered. */
     interface Lyrics {
         lrc: string;
         translation?: string | null;
         lines?: foxplug.LyricLine[];
+        plain?: string | null;
         source?: string;
     }
 
@@ -151,9 +165,9 @@ declare const fox: {
     };
     readonly http: {
         /** GET a URL. opts: headers, query, timeout (s), max_redirects, binary. Returns {status, ok, reason, url, headers, header_list, body (or body_base64 with binary), json?}; header_list keeps every value of a repeated header (set-cookie). Needs permission `network`. */
-        get(url: string, opts?: Record<string, any>): Promise<Record<string, any>>;
+        get(url: string, opts?: Record<string, any>): Promise<foxplug.HttpResponse>;
         /** Any HTTP method. opts: headers (Cookie, Host, Referer sent as given), query, body (string), body_base64 (bytes) or json (value), timeout (s), max_redirects (0: return the 3xx), binary (answer body_base64). Cookies the server sets are kept per plugin. Needs permission `network`. */
-        request(method: string, url: string, opts?: Record<string, any>): Promise<Record<string, any>>;
+        request(method: string, url: string, opts?: Record<string, any>): Promise<foxplug.HttpResponse>;
     };
     readonly storage: {
         /** Read a stored value. Needs permission `storage`. */
@@ -199,4 +213,13 @@ declare const fox: {
         /** Send an event to every plugin's on_<event> handler and to the host. Needs permission `events.emit`. */
         emit(event: string, payload?: any): Promise<null>;
     };
+};
+
+/** What plugin code prints: each goes to the plugin's log (shown by `foxplug call` and `foxplug dev`). */
+declare const console: {
+    log(...data: any[]): void;
+    info(...data: any[]): void;
+    warn(...data: any[]): void;
+    error(...data: any[]): void;
+    debug(...data: any[]): void;
 };

@@ -32,6 +32,18 @@
 ---@field song_count? integer
 ---@field creator? string
 
+---What `fox.http.get` and `fox.http.request` answer: `ok` is a 2xx status, `url` the final one after     redirects, `headers` with lowercase names (`header_list` keeps every value of a repeated one), `body` the     text (`body_base64` instead with `binary`), and `json` the body decoded when it is JSON.
+---@class foxplug.HttpResponse
+---@field status integer
+---@field ok boolean
+---@field reason string
+---@field url string
+---@field headers table<string, any>
+---@field header_list any[]
+---@field body? string
+---@field body_base64? string
+---@field json? any
+
 ---One karaoke-timed word from enhanced LRC; `text` keeps its spacing so words join into the line.
 ---@class foxplug.LyricWord
 ---@field time_ms integer
@@ -45,11 +57,12 @@
 ---@field translation? string
 ---@field words? foxplug.LyricWord[]
 
----Lyrics of a song: the raw LRC (kept for export) and its parsed, time-sorted lines.
+---Lyrics of a song: the raw LRC (kept for export) and its parsed, time-sorted lines; or, for a song     whose lyrics have no timings, the plain text. `source` is the plugin that answered.
 ---@class foxplug.Lyrics
 ---@field lrc string
 ---@field translation? string
 ---@field lines? foxplug.LyricLine[]
+---@field plain? string
 ---@field source? string
 
 ---What a plugin module may return (ARCHITECTURE §3.6); annotate it with `---@type foxplug.Plugin`.
@@ -135,14 +148,14 @@ fox.http = {}
 ---GET a URL. opts: headers, query, timeout (s), max_redirects, binary. Returns {status, ok, reason, url, headers, header_list, body (or body_base64 with binary), json?}; header_list keeps every value of a repeated header (set-cookie). Needs permission `network`.
 ---@param url string
 ---@param opts? table<string, any>
----@return table<string, any>
+---@return foxplug.HttpResponse
 function fox.http.get(url, opts) end
 
 ---Any HTTP method. opts: headers (Cookie, Host, Referer sent as given), query, body (string), body_base64 (bytes) or json (value), timeout (s), max_redirects (0: return the 3xx), binary (answer body_base64). Cookies the server sets are kept per plugin. Needs permission `network`.
 ---@param method string
 ---@param url string
 ---@param opts? table<string, any>
----@return table<string, any>
+---@return foxplug.HttpResponse
 function fox.http.request(method, url, opts) end
 
 ---@class fox.storage
@@ -230,3 +243,8 @@ fox.events = {}
 ---@param event string
 ---@param payload? any
 function fox.events.emit(event, payload) end
+
+---Lua only: a table that is a JSON object even when empty (`{}`, not `[]`), with `fields` copied in.
+---@param fields? table<string, any>
+---@return table<string, any>
+function fox.json.object(fields) end

@@ -40,6 +40,19 @@ class Playlist(TypedDict):
     song_count: NotRequired[int | None]
     creator: NotRequired[str | None]
 
+class HttpResponse(TypedDict):
+    """What `fox.http.get` and `fox.http.request` answer: `ok` is a 2xx status, `url` the final one after     redirects, `headers` with lowercase names (`header_list` keeps every value of a repeated one), `body` the     text (`body_base64` instead with `binary`), and `json` the body decoded when it is JSON."""
+
+    status: int
+    ok: bool
+    reason: str
+    url: str
+    headers: dict[str, Any]
+    header_list: list[Any]
+    body: NotRequired[str | None]
+    body_base64: NotRequired[str | None]
+    json: NotRequired[Any]
+
 class LyricWord(TypedDict):
     """One karaoke-timed word from enhanced LRC; `text` keeps its spacing so words join into the line."""
 
@@ -56,11 +69,12 @@ class LyricLine(TypedDict):
     words: NotRequired[list[LyricWord]]
 
 class Lyrics(TypedDict):
-    """Lyrics of a song: the raw LRC (kept for export) and its parsed, time-sorted lines."""
+    """Lyrics of a song: the raw LRC (kept for export) and its parsed, time-sorted lines; or, for a song     whose lyrics have no timings, the plain text. `source` is the plugin that answered."""
 
     lrc: str
     translation: NotRequired[str | None]
     lines: NotRequired[list[LyricLine]]
+    plain: NotRequired[str | None]
     source: NotRequired[str]
 
 class _FoxLog:
@@ -86,9 +100,9 @@ class _FoxPlugin:
         """This plugin's id, version and config."""
 
 class _FoxHttp:
-    def get(self, url: str, opts: dict[str, Any] | None = None) -> dict[str, Any]:
+    def get(self, url: str, opts: dict[str, Any] | None = None) -> HttpResponse:
         """GET a URL. opts: headers, query, timeout (s), max_redirects, binary. Returns {status, ok, reason, url, headers, header_list, body (or body_base64 with binary), json?}; header_list keeps every value of a repeated header (set-cookie). Needs permission `network`."""
-    def request(self, method: str, url: str, opts: dict[str, Any] | None = None) -> dict[str, Any]:
+    def request(self, method: str, url: str, opts: dict[str, Any] | None = None) -> HttpResponse:
         """Any HTTP method. opts: headers (Cookie, Host, Referer sent as given), query, body (string), body_base64 (bytes) or json (value), timeout (s), max_redirects (0: return the 3xx), binary (answer body_base64). Cookies the server sets are kept per plugin. Needs permission `network`."""
 
 class _FoxStorage:

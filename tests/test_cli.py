@@ -562,3 +562,58 @@ def test_the_installed_console_script_is_the_same_cli(foxplug: Foxplug, write_pl
     result = foxplug("call", str(path), "search", "installed", program=(str(script),))
 
     assert json.loads(result.stdout) == [{"id": "1", "title": "installed"}]
+
+
+SOURCE_WITH_A_BAD_ITEM = '''
+"""---
+id: half-good
+version: 1.0.0
+provides: [search]
+---"""
+def search(query, opts=None):
+    print("region", fox.plugin.info()["config"]["region"])
+    return [{"id": "1", "title": query}, {"id": "2", "title": None}, {"id": "3", "name": "alias"}]
+'''
+
+
+def test_call_names_a_bad_field_prints_the_good_items_and_shows_plugin_output(foxplug: Foxplug, write_plugin) -> None:
+    path = write_plugin("half.py", SOURCE_WITH_A_BAD_ITEM)
+
+    result = foxplug("call", str(path), "search", "q", "--plugin-config", "region=eu")
+
+    assert result.returncode == 1
+    assert json.loads(result.stdout) == [{"id": "1", "title": "q"}, {"id": "3", "name": "alias"}]
+    assert result.stderr.splitlines() == [
+        "[half-good] region eu",
+        "PluginError: plugin `half-good`: search()[1].title: expected a string, got None",
+    ]
+
+
+def test_plugin_config_takes_a_json_object_and_a_bad_one_is_a_usage_error(foxplug: Foxplug, write_plugin) -> None:
+    path = write_plugin("half.py", SOURCE_WITH_A_BAD_ITEM)
+
+    good = foxplug("call", str(path), "suggest", "--plugin-config", '{"region": "us"}')
+    bad = foxplug("call", str(path), "search", "q", "--plugin-config", "region")
+
+    assert "[half-good]" not in good.stderr and "has no function suggest" in good.stderr
+    assert bad.returncode == 2 and "expected KEY=VALUE or a JSON object" in bad.stderr
+
+
+def test_check_a_directory_of_plugins_checks_every_plugin_in_it(foxplug: Foxplug, write_plugin, plugins_dir) -> None:
+    good = write_plugin("hello.lua", HELLO_LUA)
+    bad = write_plugin("bad.lua", "--[[---\nid: bad\nversion: abc\n---]]\nreturn {}\n")
+
+    result = foxplug("check", str(plugins_dir))
+
+    assert result.returncode == 1
+    assert result.stdout == f"OK hello 1.0.0 lua {good}\n"
+    assert error_line(result).startswith(f"ManifestError: {bad}:3: field `version`")
+
+
+def test_call_checks_a_search_for_playlists_as_playlists(foxplug: Foxplug) -> None:
+    soundscapes = str(Path(__file__).resolve().parent.parent / "plugins_py" / "soundscapes.py")
+
+    result = foxplug("call", soundscapes, "search", "sleep", '{"type": "playlist"}')
+
+    assert result.returncode == 0, result.stderr
+    assert [p["name"] for p in json.loads(result.stdout)] == ["Sleep"]

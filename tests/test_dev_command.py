@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -27,9 +28,10 @@ return M
 class DevProcess:
     """`foxplug dev` in a subprocess, its output lines read on a thread so tests can wait for one."""
 
-    def __init__(self, plugin: Path, config: Path) -> None:
+    def __init__(self, plugin: Path, config: Path, *extra: str) -> None:
+        command = [sys.executable, "-m", "engine", "--config", str(config), "dev", str(plugin), *extra]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "engine", "--config", str(config), "dev", str(plugin), "--call", "search", '"x"'],
+            [*command, "--call", "search", '"x"'],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -95,3 +97,49 @@ def test_a_syntax_error_shows_its_line_and_the_old_version_keeps_serving(dev):
     plugin.write_text(SOURCE.format(title="fixed"))
     process.expect("fixed x")
     assert process.stop() == 0
+
+
+def test_a_save_that_brings_back_the_running_version_says_so(dev):
+    process, plugin = dev
+    process.expect("one x")
+    plugin.write_text(SOURCE.format(title="one").replace("return M", "return M end"))
+    process.expect("reload FAILED")
+    plugin.write_text(SOURCE.format(title="one"))  # the version that kept serving
+    line = process.expect("unchanged")[-1]
+    assert line == "unchanged: the save brings back hello 1.0.0, which is already running"
+    assert process.stop() == 0
+
+
+NOISY = """--[[---
+id: noisy
+version: 1.0.0
+provides: [search]
+permissions:
+  ui.notify: true
+---]]
+local M = {}
+function M.search(q)
+  print("searching for " .. q .. " in " .. fox.plugin.info().config.region)
+  fox.ui.notify("found 1 of 2")
+  return { { id = "1", title = q }, { id = "2" } }
+end
+return M
+"""
+
+
+def test_dev_shows_plugin_output_takes_its_config_and_names_a_bad_field(tmp_path: Path):
+    plugin = tmp_path / "noisy.lua"
+    plugin.write_text(NOISY)
+    config = tmp_path / "plugins.yaml"
+    config.write_text(f"plugins:\n  storage: {tmp_path / 's.sqlite3'}\n")
+    process = DevProcess(plugin, config, "--plugin-config", "region=eu", "--grant", "ui.notify")
+    try:
+        seen = process.expect("PluginError")
+    finally:
+        stopped = process.stop()
+    assert "[noisy] searching for x in eu" in seen
+    assert "[noisy] notify (info): found 1 of 2" in seen
+    result = next(line for line in seen if line.startswith('  search("x") -> '))
+    assert json.loads(result.removeprefix('  search("x") -> ')) == [{"id": "1", "title": "x"}]
+    assert seen[-1] == "  PluginError: search()[1].title: expected a string, got None"
+    assert stopped == 0

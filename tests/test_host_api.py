@@ -205,7 +205,8 @@ async def test_every_host_function_is_on_the_fox_object_and_answers(
     async with Engine(engine_config()) as fox:
         fox.on("notify", notified.append)
         await fox.load(path)
-        assert await fox.call("reflect", "functions") == sorted(HOST_FUNCTIONS)
+        lua_only = ["json.object"] if lang == "lua" else []  # Lua's one table type needs a way to say "object"
+        assert await fox.call("reflect", "functions") == sorted([*HOST_FUNCTIONS, *lua_only])
         for name, args, check in calls:
             result = await fox.call("reflect", "call", name, args)
             assert check(result), f"fox.{name}({args}) returned {result!r}"

@@ -45,6 +45,13 @@ SONGS = [
         "duration": 148000,
         "alias": ["带我飞向月球"],
     },
+    {  # the newer endpoints' shape: `ar`, `al` with the cover, `dt`; an unknown artist as an empty entry
+        "id": 1901371647,
+        "name": "Cover Story",
+        "ar": [{"id": 12138269, "name": "Singer", "tns": [], "alias": []}, {"id": 0, "name": "", "tns": []}],
+        "al": {"id": 137483519, "name": "Covers", "picUrl": "http://p1.music.126.net/cover.jpg", "tns": []},
+        "dt": 201000,
+    },
 ]
 LYRICS = {
     "347230": {"lrc": {"version": 3, "lyric": "[00:18.56]今天我 寒夜里看雪飘过\n[00:24.40]怀着冷却了的心窝漂远方\n"}},
@@ -74,7 +81,10 @@ async def search(request: web.Request) -> web.Response:
     found = [
         song
         for song in SONGS
-        if all(w in f"{song['name']} {' '.join(a['name'] for a in song['artists'])}".lower() for w in words)
+        if all(
+            w in f"{song['name']} {' '.join(a['name'] for a in song.get('artists', song.get('ar')))}".lower()
+            for w in words
+        )
     ]
     return web.json_response({"result": {"songs": found[:limit], "songCount": len(found)}, "code": 200})
 
@@ -152,6 +162,21 @@ async def test_several_artists_stay_in_order(fox: Engine) -> None:
 
     assert song.artists == (Artist("30224", "Frank Sinatra"), Artist("33179", "Count Basie"))
     assert song.album == Album("514196", "It Might as Well Be Swing")
+
+
+async def test_album_covers_are_kept_and_empty_artist_entries_dropped(fox: Engine) -> None:
+    [song] = (await fox.search("cover story")).items
+
+    assert song.artists == (Artist("12138269", "Singer"),)
+    assert song.album == Album("137483519", "Covers", "http://p1.music.126.net/cover.jpg")
+    assert song.duration_ms == 201000
+
+
+async def test_lyrics_of_a_song_given_only_by_its_id(fox: Engine, api: FakeNetease) -> None:
+    lyrics = await fox.call("netease", "get_lyrics", {"id": "347230"})
+
+    assert lyrics["lrc"].startswith("[00:18.56]今天我")
+    assert api.paths() == ["/lyric"]
 
 
 async def test_a_song_url_is_asked_for_at_the_requested_bitrate(fox: Engine, api: FakeNetease) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.admin import serve_admin
 from engine.admin.client import AdminClient, admin_url
+from engine.cli.author import show_plugin_output, with_plugin_config
 from engine.cli.console import (
     Console,
     error_line,
@@ -31,9 +32,12 @@ from engine.cli.scaffold import scaffold
 from engine.config import Config, default_config_path
 from engine.engine import Engine
 from engine.errors import FoxplugError, PluginNotFound
+from engine.loading.discover import discover
+from engine.loading.manifest import MANIFEST_FILE
 from engine.loading.platform_info import detect
 from engine.players.mpv_ipc import mpv_version
 from engine.runtimes import backend_for_extension
+from script_api.results import check_result
 
 
 def _config(args: argparse.Namespace, **changes: Any) -> Config:
@@ -55,11 +59,21 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
+def _author_config(args: argparse.Namespace, target: str, is_path: bool, **changes: Any) -> Config:
+    """The config for trying one plugin: `--grant` added to the policy, `--plugin-config` to its config."""
+    config = _config(args, **changes)
+    config = replace(config, policy=config.policy.plus(args.grant))
+    return with_plugin_config(config, target, args.plugin_config, is_path)
+
+
 async def dev(args: argparse.Namespace) -> int:
     stop = _stop_on_signals()
     call = [args.call[0], *(parse_arg(a) for a in args.call[1:])] if args.call else None
-    async with dev_engine(_config(args)) as engine:
-        await DevSession(engine, Path(args.path), call, sys.stdout).run(stop)
+    config = _author_config(args, args.path, True)
+    async with dev_engine(config, grants=args.grant) as engine:
+        session = DevSession(engine, Path(args.path), call, sys.stdout)
+        show_plugin_output(engine, session.say, args.verbose)
+        await session.run(stop)
     return 0
 
 
@@ -178,7 +192,7 @@ async def check(args: argparse.Namespace) -> int:
     enabled = {plugin_id: replace(s, enabled=True) for plugin_id, s in config.plugin_configs.items()}
     reports: list[dict[str, Any]] = []
     async with Engine(replace(config, plugin_configs=enabled)) as engine:
-        for path in args.paths:
+        for path in _plugin_paths(args.paths):
             try:
                 info = await engine.load(path)
             except FoxplugError as error:
@@ -197,6 +211,19 @@ async def check(args: argparse.Namespace) -> int:
     return 0 if all(report["ok"] for report in reports) else 1
 
 
+def _plugin_paths(paths: list[str]) -> list[str]:
+    """Each path, with a directory of plugins (a folder without plugin.yaml, such as plugins_lua/) standing for
+    every plugin in it, as the engine would discover them."""
+    found: list[str] = []
+    for path in paths:
+        folder = Path(path)
+        if folder.is_dir() and not (folder / MANIFEST_FILE).exists():
+            found += [str(p) for p in discover(folder)] or [path]  # an empty folder: its own error
+        else:
+            found.append(path)
+    return found
+
+
 def _is_path(target: str) -> bool:
     """A plugin file or folder rather than an id: it exists, or it is spelt like a path."""
     return Path(target).exists() or "/" in target or backend_for_extension(Path(target).suffix) is not None
@@ -213,13 +240,17 @@ def _loaded_id(engine: Engine, target: str) -> str:
 
 async def call(args: argparse.Namespace) -> int:
     is_path = _is_path(args.target)
-    config = _config(args, hot_reload=False, auto_load=not is_path)
-    config = replace(config, policy=config.policy.plus(args.grant))
+    config = _author_config(args, args.target, is_path, hot_reload=False, auto_load=not is_path)
     async with Engine(config, grants=args.grant) as engine:
+        show_plugin_output(engine, lambda line: print(line, file=sys.stderr, flush=True), args.verbose)
         plugin_id = (await engine.load(args.target)).id if is_path else _loaded_id(engine, args.target)
-        result = await engine.call(plugin_id, args.method, *map(parse_arg, args.args), timeout=args.timeout)
-    _print_json(result)
-    return 0
+        call_args = tuple(map(parse_arg, args.args))
+        result = await engine.call(plugin_id, args.method, *call_args, timeout=args.timeout)
+    checked = check_result(args.method, result, call_args)
+    _print_json(checked.value)
+    for problem in checked.problems:  # the good items came through above; each bad one is named here
+        print(f"PluginError: plugin `{plugin_id}`: {problem}", file=sys.stderr)
+    return 1 if checked.problems else 0
 
 
 async def list_plugins(args: argparse.Namespace) -> int:
@@ -316,10 +347,16 @@ async def search(args: argparse.Namespace) -> int:
 
 async def lyrics(args: argparse.Namespace) -> int:
     async with Engine(_config(args, hot_reload=False)) as engine:
-        found = await engine.lyrics(song_for_lyrics(args.title, args.artist))
+        failures: dict[str, str] = {}
+        found = await engine.lyrics(song_for_lyrics(args.title, args.artist), failures=failures)
         providers = [info.id for info in engine.plugins if "lyrics" in info.provides]
+    for plugin, message in failures.items():  # a provider's own error, whether or not another one answered
+        print(f"{plugin}: {message}", file=sys.stderr)
     if found is None:
         song = f"{args.title!r}" + (f" by {args.artist}" if args.artist else "")
+        if failures:
+            print(f"no lyrics for {song}: every provider that was asked failed", file=sys.stderr)
+            return 1
         asked = f"none of {', '.join(providers)} answered" if providers else "no lyrics plugin is loaded"
         raise PluginNotFound(f"no lyrics for {song}: {asked}", hint="add a plugin that provides lyrics")
     if args.json:

@@ -111,7 +111,10 @@ def _timestamp(ms: int) -> str:
 
 
 def lyrics_text(lyrics: Lyrics) -> str:
-    """`[mm:ss.xx] text` per line; a translation follows on its own line under the same time."""
+    """`[mm:ss.xx] text` per line; a translation follows on its own line under the same time. Plain lyrics as
+    they are."""
+    if not lyrics.lines and lyrics.plain:
+        return lyrics.plain
     lines = []
     for line in lyrics.lines:
         lines.append(f"{_timestamp(line.time_ms)} {line.text}".rstrip())

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.cli import commands
+from engine.cli.author import plugin_config_arg
 from engine.cli.console import (
     error_line,
 )
@@ -67,12 +68,35 @@ def _options(*, json_output: bool) -> argparse.ArgumentParser:
     return options
 
 
+def _trying_options() -> argparse.ArgumentParser:
+    """What `call` and `dev` take to try a plugin as its users would run it."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--grant",
+        action="append",
+        type=_grant,
+        default=[],
+        metavar="PERM",
+        help="add a permission for this run: storage, network (any host), network:HOST, ... (repeatable)",
+    )
+    options.add_argument(
+        "--plugin-config",
+        action="append",
+        type=plugin_config_arg,
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a key of the plugin's config (VALUE as JSON if it parses), or give a JSON object (repeatable)",
+    )
+    return options
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="foxplug", description="Run, check and call foxplug plugins.")
     parser.add_argument("--config", metavar="PATH", help=f"engine configuration (default: {default_config_path()})")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log to stderr (-vv: debug)")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     plain, with_json = [_options(json_output=False)], [_options(json_output=True)]
+    trying = [_trying_options()]
 
     def command(name: str, handler: Handler, help: str, parents: list[argparse.ArgumentParser]) -> Any:
         sub = subparsers.add_parser(name, help=help, description=help, parents=parents)
@@ -90,7 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sub = command(
-        "dev", commands.dev, "watch one plugin, reload it on save and show each reload and a call's result", plain
+        "dev",
+        commands.dev,
+        "watch one plugin, reload it on save and show each reload and a call's result",
+        plain + trying,
     )
     sub.add_argument("path", metavar="PATH", help="plugin file or folder")
     sub.add_argument(
@@ -105,18 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("paths", nargs="+", metavar="PATH", help="plugin file or folder")
 
-    sub = command("call", commands.call, "call one function of a plugin and print the JSON result", with_json)
+    sub = command("call", commands.call, "call one function of a plugin and print the JSON result", with_json + trying)
     sub.add_argument("target", metavar="TARGET", help="plugin file, folder, or id from the configured directories")
     sub.add_argument("method", metavar="METHOD")
     sub.add_argument("args", nargs="*", default=[], metavar="ARG", help="JSON if it parses, else a string")
-    sub.add_argument(
-        "--grant",
-        action="append",
-        type=_grant,
-        default=[],
-        metavar="PERM",
-        help="add a permission for this run: storage, network (any host), network:HOST, ... (repeatable)",
-    )
     sub.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="the call's deadline")
 
     command("list", commands.list_plugins, "every plugin in the configured directories", with_json)

@@ -74,6 +74,10 @@ def host_pattern(text: str) -> HostPattern:
         value = value[:-1]
     if value == "*":
         return HostPattern(text, labels=("*",))
+    host = _host_of_url(value)
+    if host is not None:
+        raise ValueError(f"{text!r} is a URL, not a host: write the host only ({host}); a grant covers every "
+                         "scheme, port and path of its host")  # fmt: skip
     if ":" in value or "/" in value or _numeric(value):
         try:
             return HostPattern(text, network=ip_network(value, strict=False))
@@ -83,6 +87,18 @@ def host_pattern(text: str) -> HostPattern:
     if not all(_LABEL.match(label) for label in labels):
         raise ValueError(f"{text!r} is not a host pattern (e.g. api.example.com, *.example.com, 127.0.0.1)")
     return HostPattern(text, labels=labels)
+
+
+_URL = re.compile(
+    r"^(?:[a-z][a-z0-9+.-]*://)(?P<host>\[[^\]]+\]|[^/:]+)|^(?P<bare>[^/:\[\]]+)(?::\d+(?:/.*)?$|/(?!\d+$))"
+)
+
+
+def _host_of_url(value: str) -> str | None:
+    """The host of `https://host:443/path`, `host:8080` or `host/path`, written where only a host belongs
+    (`10.0.0.0/8`, `::1` and `[::1]` are addresses, not URLs)."""
+    match = _URL.match(value)
+    return None if match is None else match["host"] or match["bare"]
 
 
 def matches_any(patterns: Iterable[str], host: str, address: IPAddress | None) -> bool:

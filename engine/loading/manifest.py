@@ -27,7 +27,8 @@ def _fail(message: str, file: Path, *, line: int | None = None, field: str | Non
 
 
 def _stem_id(path: Path) -> str:
-    return re.sub(r"[^a-z0-9._-]+", "-", path.stem.lower()).strip("-._") or "plugin"
+    """The id of a plugin file without a manifest: its name, lowercased, other characters as `-`."""
+    return re.sub(r"[^a-z0-9._-]+", "-", path.stem.lower()).strip("-._")
 
 
 def _folder_entry(folder: Path, data: dict[str, Any], manifest_file: Path) -> Path:
@@ -86,7 +87,11 @@ def read_plugin(path: Path, entry_point: EntryPoint | None = None) -> tuple[Mani
     if match is None:
         grants = Grants()
         manifest = Manifest(_stem_id(path), "0.0.0", path, path, backend, grants, None)
-        _validate({"id": manifest.id, "version": manifest.version}, None, path)
+        try:
+            _validate({"id": manifest.id, "version": manifest.version}, None, path)
+        except ManifestError as error:
+            error.hint = f"the file name {path.stem!r} gives no valid id: add a manifest with `id:` to the file"
+            raise ManifestError(error.message, file=error.file, field="id", hint=error.hint) from None
         return manifest, source
     first_line = source.text.count("\n", 0, match.start("yaml")) + 1
     doc = _parse(match.group("yaml"), path, first_line)

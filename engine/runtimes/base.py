@@ -16,7 +16,8 @@ from engine.gate.dispatch import dispatch
 from engine.runtimes.marshal import Junk, Oversize, to_plain
 from script_api.context import PluginContext
 
-_LOCATION = re.compile(r"^[^:\s]+:\d+:\s*")
+_LOCATION = re.compile(r"^(?:[^:\s]+|[^:\n]*?\.[A-Za-z]{1,4}):\d+:\s*")
+"""`file:line: ` at the start of a script's error message (a file name may hold spaces: `My Plugin.lua:3: `)."""
 log = logging.getLogger(__name__)
 
 
@@ -140,18 +141,23 @@ class HostLink:
     def script_error(
         self, message: str, function: str, *, line: int | None = None, traceback: str | None = None
     ) -> FoxplugError:
-        """The error for a call that failed inside the script: the host's own error if one escaped."""
-        if self.raised is not None and str(self.raised) in message:
-            return self.raised
+        """The error for a call that failed inside the script: the host's own error if it escaped as it was;
+        when the plugin wrapped it in a message of its own, the plugin's message and line, caused by it."""
         first = message.strip().splitlines()[0] if message.strip() else "unknown error"
         first = _LOCATION.sub("", first, count=1)
-        return PluginError(
+        raised = self.raised
+        if raised is not None and _escaped_as_is(first, raised):
+            return raised
+        error = PluginError(
             f"{function}() failed: {first}",
             plugin=self.ctx.plugin_id,
             file=self.ctx.path,
             line=line,
             traceback=traceback,
         )
+        if raised is not None and (str(raised) in message or raised.message in message):
+            error.__cause__ = raised  # like `raise ... from`: the plugin's words first, the host's error kept
+        return error
 
     def timeout(self, function: str) -> PluginTimeout:
         seconds = self.ctx.budget or round(self.ctx.deadline - self.started, 2)
@@ -189,3 +195,21 @@ class HostLink:
             plugin=self.ctx.plugin_id,
             file=self.ctx.path,
         )
+
+
+def _escaped_as_is(first: str, raised: FoxplugError) -> bool:
+    """Whether the script's error line is the host error itself — thrown on uncaught, or re-thrown under
+    another class name (`Error: ...`, a compatibility layer's `AxiosError: PermissionDenied: ...`), perhaps with
+    a location or two in front — rather than a message that adds words of the plugin's own."""
+    return _bare(first) == _bare(str(raised))
+
+
+_CLASS_PREFIX = re.compile(r"^[A-Za-z_][\w.]*: ")
+
+
+def _bare(text: str) -> str:
+    previous = None
+    while previous != text:
+        previous = text
+        text = _CLASS_PREFIX.sub("", _LOCATION.sub("", text, count=1), count=1)
+    return text

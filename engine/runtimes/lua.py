@@ -59,12 +59,42 @@ def from_lua(value: Any, budget: Budget, depth: int = 0) -> Any:
     out: dict[str, Any] = {}
     for key, sub in items:
         if type(key) is not str:
+            if type(key) is int:
+                raise Junk(_array_problem([k for k, _ in items]))
             check_key(key)
         try:
             out[key] = from_lua(sub, budget, depth)
         except Junk as junk:
             raise junk.inside(key) from None
+    out.pop(OBJECT, None)
     return out
+
+
+OBJECT = "\0foxplug:object"
+"""The key `fox.json.object()` marks a table with: it is an object even when empty (`{}`, not `[]`)."""
+
+
+def _array_problem(keys: list[Any]) -> str:
+    """Why a table with integer keys is neither a list nor an object, and what to return instead."""
+    numbers = sorted(k for k in keys if type(k) is int)
+    if len(numbers) < len(keys):
+        named = next(k for k in keys if type(k) is not int)
+        return (
+            f"a table mixing list items (1..{numbers[-1]}) with the key {_short(named)}: return a list "
+            "{a, b} or an object {key = value}, or put the list under a key of the object ({items = {a, b}})"
+        )
+    missing = next(n for n in range(1, numbers[-1] + 1) if n not in set(numbers))
+    return (
+        f"a list with a hole (no item {missing}, but items up to {numbers[-1]}): Lua lists are 1..n without "
+        "nil; build them with table.insert, and put false or a placeholder where an item is missing"
+        if numbers[0] >= 1
+        else f"a table with the integer key {numbers[0]}: lists start at 1; use string keys for an object"
+    )
+
+
+def _short(key: Any) -> str:
+    text = repr(key)
+    return text if len(text) <= 40 else text[:40] + "…"
 
 
 class LuaInstance:
@@ -136,12 +166,20 @@ class LuaInstance:
 
     def _run(self, fn: Any, args: tuple[Any, ...], name: str, deadline: float, raw: bool = False) -> Any:
         self._link.begin(deadline)
+        reason = None
         try:
-            ok, value = self._invoke(fn, *[self._to_lua(a) for a in args])
+            ok, value, reason = self._invoke(fn, *[self._to_lua(a) for a in args])
         except lupa.LuaMemoryError:
             ok, value = False, "not enough memory"
         except lupa.LuaError as error:  # raised outside the plugin's frames, e.g. by the hook while returning
             ok, value = False, str(error)
+        if reason is not None:  # `return nil, "rate limited"`: Lua's way to fail, so an error, not "no result"
+            raise PluginError(
+                f"{name}() failed: {reason}",
+                plugin=self._ctx.plugin_id,
+                file=self._ctx.path,
+                hint="a Lua function that returns nil and a message is reported as failing with that message",
+            )
         if not ok:
             message = str(value)
             if time.monotonic() > deadline:

@@ -320,6 +320,13 @@ for group, leaves in pairs(api) do
   end
   fox[group] = ns
 end
+-- JSON has objects and arrays, Lua only tables: an empty one is an array, unless made by fox.json.object().
+local OBJECT = "\0foxplug:object"
+fox.json.object = function(fields)
+  local t = {[OBJECT] = true}
+  for k, v in pairs(fields or {}) do t[k] = v end
+  return t
+end
 env.fox = fox
 env.print = function(...)
   local parts = {}
@@ -338,9 +345,11 @@ local function on_error(err)
 end
 -- lupa decodes a string result as UTF-8 on the way out, where a bad one would raise in the host: say so instead.
 local NOT_UTF8 = "foxplug: result is not valid UTF-8"
-local function settle(ok, value)
-  if ok and type(value) == "string" and not utf8_len(value) then return false, NOT_UTF8 end
-  return ok, value
+-- The second value carries Lua's own error idiom, `return nil, "rate limited"`, to the host.
+local function settle(ok, value, reason)
+  if ok and type(value) == "string" and not utf8_len(value) then return false, NOT_UTF8, nil end
+  if ok and value == nil and type(reason) == "string" then return ok, value, printable(reason) end
+  return ok, value, nil
 end
 local function invoke(f, ...)
   return settle(raw_xpcall(f, on_error, ...))

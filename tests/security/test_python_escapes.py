@@ -35,13 +35,14 @@ the worst is a recursion overflowing CPython's 1000 frames (~80 ms of one loop t
 FIGURES: list[tuple[str, float, float, float]] = []
 
 BUILTINS_NOT_OFFERED = [
-    "vars", "globals", "locals", "dir", "open", "compile", "getattr", "hasattr", "type", "object", "super", "iter",
-    "next", "bytes", "bytearray", "memoryview", "input", "help", "exit", "quit", "format",
+    "vars", "globals", "locals", "dir", "open", "compile", "type", "object", "bytes", "bytearray",
+    "memoryview", "input", "help", "exit", "quit", "format",
 ]  # fmt: skip
 NOT_OFFERED = [
     ("json", "decoder"), ("json", "JSONEncoder"), ("json", "codecs"), ("re", "enum"), ("re", "functools"),
     ("re", "purge"), ("random", "Random"), ("random", "SystemRandom"), ("random", "sha512"),
-    ("collections", "abc"), ("collections", "namedtuple"), ("collections", "UserDict"),
+    ("collections", "abc"), ("collections", "UserDict"), ("dataclasses", "sys"), ("dataclasses", "copy"),
+    ("dataclasses", "make_dataclass"), ("typing", "get_type_hints"), ("typing", "sys"), ("typing", "NamedTuple"),
     ("functools", "update_wrapper"), ("functools", "wraps"), ("functools", "RLock"), ("functools", "singledispatch"),
     ("functools", "WRAPPER_ASSIGNMENTS"), ("string", "Formatter"), ("string", "Template"),
     ("statistics", "count"), ("statistics", "repeat"), ("statistics", "Fraction"), ("statistics", "Decimal"),
@@ -59,6 +60,21 @@ import random
 import re
 import statistics
 import string
+from dataclasses import dataclass, asdict
+
+
+class Small(int):  # lies in every comparison a size check could make
+    def __gt__(self, other):
+        return False
+
+    def __lt__(self, other):
+        return True
+
+    def __ge__(self, other):
+        return False
+
+    def __le__(self, other):
+        return True
 
 
 def ping():
@@ -95,9 +111,200 @@ def attribute_error_obj(path, url):  # CVE-2024-47532
 def datetime_subclass(path, url):
     class Stamp(datetime.datetime):
         pass
-    stamp = Stamp.now()
-    setattr(Stamp, "now", lambda: open(path).read())
-    return stamp.isoformat()
+    Stamp.now = lambda: "its own class: allowed"
+    setattr(datetime.datetime, "now", lambda: open(path).read())
+
+
+# -- new freedoms as walks: the plugin's own classes, special methods, super(), descriptors ----------------------
+def mutate_host_error(path, url):
+    try:
+        fox.http.get(url)
+    except Exception as error:
+        error.message = "mine now"
+
+
+def mutate_fox(path, url):
+    fox.http.get = lambda url: "evil"
+
+
+def augment_module_attribute(path, url):
+    math.pi += 1
+
+
+def setattr_dunder(path, url):
+    class Box:
+        pass
+    setattr(Box(), "__class__", Box)
+
+
+def setattr_lying_name(path, url):
+    class Name(str):
+        def startswith(self, prefix):
+            return False
+    class Box:
+        pass
+    setattr(Box(), Name("__class__"), Box)
+
+
+def property_of_host_function(path, url):
+    class Box:
+        peek = property(fox.http.get)
+    return Box().peek
+
+
+def dataclass_on_host_class(path, url):
+    dataclass(collections.Counter)
+
+
+def total_ordering_on_host_class(path, url):
+    functools.total_ordering(collections.ChainMap)
+
+
+def subclass_len_lies(path, url):
+    class Short(list):
+        def __len__(self):
+            return 0
+    return len(Short([1] * 1000) * 10**7)
+
+
+def subclass_count_lies(path, url):
+    class Text(str):
+        def count(self, *args):
+            return 0
+    return len(Text("ab" * 500).replace("a", "x" * 10**6))
+
+
+def subclass_items_lie(path, url):
+    class Empty(dict):
+        def items(self):
+            return []
+    big = ["a" * 10**6] * 100
+    return len(str(Empty(k=[big] * 100)))
+
+
+def own_repr_amplifies(path, url):
+    class Loud:
+        def __repr__(self):
+            return "x" * 10**6
+    return len(str([Loud()] * 1000))
+
+
+def own_len_promises(path, url):
+    class Vast:
+        def __len__(self):
+            return 10**12
+        def __iter__(self):
+            return iter([])
+    return list(Vast())
+
+
+def dataclass_repr_amplifies(path, url):
+    @dataclass
+    class Held:
+        items: list
+    big = ["a" * 10**6] * 100
+    return len(str(Held([big] * 100)))
+
+
+def namedtuple_repr_amplifies(path, url):
+    Row = collections.namedtuple("Row", "a")
+    big = ["a" * 10**6] * 100
+    return len(str([Row(big)] * 100))
+
+
+def super_repr_amplifies(path, url):
+    class Table(dict):
+        def show(self):
+            return super().__repr__()
+    big = ["a" * 10**6] * 100
+    return len(Table(k=[big] * 100).show())
+
+
+def counter_subclass_repr(path, url):
+    class Tally(collections.Counter):
+        def most_common(self, n=None):
+            return [(i, "a" * 10**6) for i in range(1000)]
+    shown = str(Tally(a=1))
+    raise ValueError(shown)
+
+
+def asdict_amplifies(path, url):
+    @dataclass
+    class Held:
+        items: list
+    return asdict(Held([[0] * 1000] * 2000))
+
+
+def namedtuple_fields(path, url):
+    return collections.namedtuple("Wide", "field " * 1000)
+
+
+def int_subclass_lies_to_center(path, url):
+    return len("x".center(Small(10**10)))
+
+
+def int_subclass_lies_to_repeat(path, url):
+    return len("x" * Small(10**10))
+
+
+def int_subclass_lies_to_powmod(path, url):
+    return pow(3, Small(2**100000), Small(2**100000 + 1))
+
+
+def int_subclass_lies_to_printf(path, url):
+    return len("%*s" % (Small(10**9), "x"))
+
+
+def tuple_subclass_lies_to_printf(path, url):
+    class Hidden(tuple):
+        def __iter__(self):
+            return iter([])
+    return len("%*s" % Hidden((10**9, "x")))
+
+
+def int_subclass_lies_to_factorial(path, url):
+    return math.factorial(Small(10**7))
+
+
+def getattr_walk(path, url):
+    return getattr(getattr(fox, "__class__", fox), "__init__")
+
+
+def getattr_error_obj(path, url):
+    try:
+        string.capwords(fox)
+    except AttributeError as error:
+        return getattr(error, "obj").http.get(url)
+
+
+def getattr_format(path, url):
+    return getattr("{0.__class__}", "format")(fox)
+
+
+def hasattr_dunder(path, url):
+    if hasattr(fox, "__class__") or hasattr(fox.http.get, "__globals__"):
+        return "leaked"
+    raise ValueError("nothing there")
+
+
+def own_str_past_deadline(path, url):
+    class Stuck(Exception):
+        def __str__(self):
+            while True:
+                pass
+    raise Stuck()
+
+
+def exit_swallows_deadline(path, url):
+    class Quiet:
+        def __enter__(self):
+            return self
+        def __exit__(self, *exc):
+            return True
+    while True:
+        with Quiet():
+            while True:
+                pass
 
 
 def import_os(path, url):
@@ -139,7 +346,8 @@ def poison_builtin_type(path, url):
 def poison_dict_subclass(path, url):
     class Evil(dict):
         pass
-    Evil.get = None
+    Evil.get = None  # its own class: allowed, and dict.get is untouched
+    collections.OrderedDict.get = None
 
 
 def seed_random(path, url):
@@ -487,7 +695,38 @@ CASES: dict[str, tuple[Any, str]] = {
     "format_map_walks_attributes": (PluginError, "format.*not safe"),
     "unbound_format": (PluginError, "format.*not safe"),
     "attribute_error_obj": (PluginError, '"obj" of an AttributeError is not available'),
-    "datetime_subclass": (PluginError, "TypeError: attribute-less object"),
+    "datetime_subclass": (PluginError, "TypeError: cannot set attribute 'now' of class datetime: plugins may change"),
+    "mutate_host_error": (PluginError, "cannot set attribute 'message' of a PermissionDenied object"),
+    "mutate_fox": (PluginError, "cannot set attribute 'get' of a host namespace"),
+    "augment_module_attribute": (PluginError, "cannot set attribute 'pi' of module math"),
+    "setattr_dunder": (PluginError, "invalid attribute name because it starts with"),
+    "setattr_lying_name": (PluginError, "attribute name must be a str, not Name"),
+    "property_of_host_function": (PluginError, "fox.http.get: argument: a Box is not data"),
+    "dataclass_on_host_class": (PluginError, "@dataclass works on classes the plugin defines, not on class Counter"),
+    "total_ordering_on_host_class": (PluginError, "total_ordering works on classes the plugin defines"),
+    "subclass_len_lies": TOO_BIG,
+    "subclass_count_lies": TOO_BIG,
+    "subclass_items_lie": TOO_BIG,
+    "own_repr_amplifies": TOO_BIG,
+    "own_len_promises": TOO_BIG,
+    "dataclass_repr_amplifies": TOO_BIG,
+    "namedtuple_repr_amplifies": TOO_BIG,
+    "super_repr_amplifies": TOO_BIG,
+    "counter_subclass_repr": (PluginError, r"ValueError: Tally\(\{{'a': 1\}}\)"),
+    "asdict_amplifies": ((ResourceLimitExceeded, PluginTimeout), "in asdict_amplifies|would build"),
+    "namedtuple_fields": TOO_BIG,
+    "int_subclass_lies_to_center": TOO_BIG,
+    "int_subclass_lies_to_repeat": TOO_BIG,
+    "int_subclass_lies_to_powmod": (ResourceLimitExceeded, "pow"),
+    "int_subclass_lies_to_printf": TOO_BIG,
+    "tuple_subclass_lies_to_printf": TOO_BIG,
+    "int_subclass_lies_to_factorial": TOO_BIG,
+    "getattr_walk": (PluginError, '"__init__" is an invalid attribute name'),
+    "getattr_error_obj": (PluginError, '"obj" of an AttributeError is not available'),
+    "getattr_format": (PluginError, "format.*not safe"),
+    "hasattr_dunder": (PluginError, "ValueError: nothing there"),
+    "own_str_past_deadline": (PluginError, "Stuck: \\(its message could not be shown"),
+    "exit_swallows_deadline": TIMEOUT,
     "import_os": (PluginError, "module 'os' is not available to plugins"),
     "import_submodule": (PluginError, "module 'json.decoder' is not available"),
     "from_import_submodule": (PluginError, "cannot import name 'abc'"),
@@ -507,7 +746,7 @@ CASES: dict[str, tuple[Any, str]] = {
     "sorted_generator_with_key": TIMEOUT,
     "statistics_of_count": TIMEOUT,
     "sorted_huge_range": (ResourceLimitExceeded, r"range\(\) would build 1000000000 items"),
-    "any_iter_sentinel": (PluginError, "name 'iter' is not defined"),
+    "any_iter_sentinel": TIMEOUT,
     "reduce_recursion": (ResourceLimitExceeded, "stack"),
     # stalls a tick cannot interrupt
     "tower_power": TOO_BIG,
@@ -612,12 +851,21 @@ COMPILE_TIME = {
     "exec": "exec('1')",
     "eval": "eval('1')",
     "breakpoint": "breakpoint()",
-    "dunder_iter": "class A:\n    def __iter__(self):\n        return self",
     "dunder_getattr": "class A:\n    def __getattr__(self, name):\n        return 1",
-    "dunder_str": "class A:\n    def __str__(self):\n        return 'x'",
     "dunder_hash": "class A:\n    def __hash__(self):\n        return 1",
     "dunder_del": "class A:\n    def __del__(self):\n        pass",
     "metaclass": "class A(metaclass=type):\n    pass",
+    "dunder_format": "class A:\n    def __format__(self, spec):\n        return 'x'",
+    "dunder_set_name": "class A:\n    def __set_name__(self, owner, name):\n        pass",
+    "super_getattribute": "class A:\n    def f(self):\n        return super().__getattribute__('__class__')",
+    "super_with_arguments": "class A:\n    def f(self):\n        return super(A, self).f()",
+    "bare_super": "walk = super",
+    "match_class_obj": "try:\n    1 / 0\nexcept Exception as e:\n    match e:\n        case AttributeError(obj=o):\n            pass",
+    "match_class_format": "match 'x':\n    case str(format=f):\n        pass",
+    "match_class_dunder": "match 1:\n    case int(__class__=c):\n        pass",
+    "match_value_frame": "def g():\n    yield 1\nmatch 1:\n    case g.gi_frame:\n        pass",
+    "annotation_walk": "x: fox.__class__ = 1",
+    "nonlocal_reserved": "def f():\n    _tick_ = 1\n    def g():\n        nonlocal _tick_",
     "private_module_attribute": "import random\nx = random._os",
     "re_internals": "import re\nx = re._compiler",
     "fstring_dunder": "x = f'{fox.__class__}'",
@@ -745,7 +993,7 @@ async def test_one_plugin_cannot_change_what_another_one_imports(
         await fox.load(hostile(method))
         await fox.load(neighbour)
         before = await fox.call("neighbour", "observe")
-        with pytest.raises(PluginError, match="TypeError: attribute-less object"):
+        with pytest.raises(PluginError, match=r"TypeError: cannot set attribute .* plugins may change only"):
             await fox.call("hostile", method, str(sentinel.path), "")
         after = await fox.call("neighbour", "observe")
         another = Engine(engine_config())  # a plugin loaded afterwards sees the modules as they were, too
@@ -824,9 +1072,9 @@ def test_the_hostile_source_is_valid_restricted_python() -> None:
     """Guard for this file itself: a typo in HOSTILE would make every case pass for the wrong reason."""
     from RestrictedPython import compile_restricted_exec
 
-    from engine.runtimes.python.backend import TickingTransformer
+    from engine.runtimes.python.compiler import PluginTransformer
 
-    result = compile_restricted_exec(textwrap.dedent(HOSTILE), filename="hostile.py", policy=TickingTransformer)
+    result = compile_restricted_exec(textwrap.dedent(HOSTILE), filename="hostile.py", policy=PluginTransformer)
     assert result.errors == ()
     assert set(CASES) | set(POISON) | {"ping", "seed_random"} == set(FUNCTIONS)
 

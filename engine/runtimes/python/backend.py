@@ -1,73 +1,38 @@
-"""Restricted-Python plugins: RestrictedPython's compiler, plus a deadline tick and size guards it inserts.
+"""Restricted-Python plugins: source compiled by `compiler`, run against the guards it calls into.
 
-CPython drops a `sys.settrace` tracer once it raises, and `setitimer` only works in the main thread, so the
-deadline is a `_tick_()` call the compiler inserts at the top of every `while` body, function and lambda (and
-into every iteration through `_getiter_`). Once the deadline has passed it raises on every tick, so a bare
-`except:` cannot swallow it for long. Operators that can build huge values are compiled into `_binop_` calls,
-and what plugin code may call comes from `python_guards`, which refuses oversized work before it holds the GIL.
+The deadline is the `_tick_()` the compiler inserts (and every iteration, through `_getiter_`): once it has
+passed it raises on every tick, so a bare `except:` cannot swallow it for long. What plugin code may call comes
+from `guards` (sizes checked before the GIL is held), `classes` (what it may change) and `modules`.
 """
 
 from __future__ import annotations
 
-import ast
 import importlib
 import re
+import threading
 import time
 import traceback
 import types
 from typing import Any
 
-from RestrictedPython import RestrictingNodeTransformer, compile_restricted_exec
+from RestrictedPython import compile_restricted_exec
 from RestrictedPython.Eval import default_guarded_getitem
-from RestrictedPython.Guards import full_write_guard, guarded_iter_unpack_sequence, guarded_unpack_sequence
+from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
 from engine.errors import FoxplugError, PluginError, ResourceLimitExceeded
 from engine.runtimes.base import Backend, HostLink, Limits, Source
+from engine.runtimes.python.classes import PluginClasses
+from engine.runtimes.python.compiler import PluginTransformer, problems
 from engine.runtimes.python.fox import build_fox
 from engine.runtimes.python.guards import DeadlineExceeded, Guards, SizeRefused
 from engine.runtimes.python.modules import MODULES, ModuleView
 from script_api.context import PluginContext
 
-_GUARDED_OPS = {ast.Add: "+", ast.Mult: "*", ast.Pow: "**", ast.LShift: "<<", ast.Mod: "%", ast.Div: "/", ast.FloorDiv: "//"}  # fmt: skip
+_COMPILING = threading.Lock()
+"""One compile at a time: CPython 3.11 keeps the AST converter's recursion depth per interpreter, not per thread, so
+two actors compiling at once can fail with `SystemError: AST constructor recursion depth mismatch`."""
 MESSAGE_CHARS = 1000
 """An error message from plugin code is cut to this length: it travels to logs, the CLI and the breaker."""
-
-
-def _call(name: str, at: ast.AST, *args: ast.expr) -> ast.Call:
-    call = ast.Call(func=ast.Name(name, ast.Load()), args=list(args), keywords=[])
-    return ast.fix_missing_locations(ast.copy_location(call, at))
-
-
-class TickingTransformer(RestrictingNodeTransformer):
-    """RestrictedPython's policy, plus deadline ticks and the guarded operators and f-string fields."""
-
-    def visit_While(self, node: ast.While) -> Any:
-        node = super().visit_While(node)
-        node.body.insert(0, ast.copy_location(ast.Expr(_call("_tick_", node)), node))
-        return node
-
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> Any:
-        node = super().visit_FunctionDef(node)
-        node.body.insert(0, ast.copy_location(ast.Expr(_call("_tick_", node)), node))
-        return node
-
-    def visit_Lambda(self, node: ast.Lambda) -> Any:
-        node = super().visit_Lambda(node)
-        node.body = ast.copy_location(ast.BoolOp(ast.Or(), [_call("_tick_", node), node.body]), node.body)
-        return node
-
-    def visit_BinOp(self, node: ast.BinOp) -> Any:
-        node = super().visit_BinOp(node)
-        symbol = _GUARDED_OPS.get(type(node.op))
-        if symbol is None:
-            return node
-        return _call("_binop_", node, ast.Constant(symbol), node.left, node.right)
-
-    def visit_FormattedValue(self, node: ast.FormattedValue) -> Any:
-        node = super().visit_FormattedValue(node)
-        spec = node.format_spec or ast.Constant(None)
-        field = _call("_format_", node, node.value, ast.Constant(node.conversion), spec)
-        return ast.copy_location(ast.FormattedValue(field, -1, None), node)
 
 
 class PythonInstance:
@@ -76,21 +41,26 @@ class PythonInstance:
         self._ctx = ctx
         self._limits = limits
         self._label = source.label
-        result = compile_restricted_exec(source.text, filename=source.label, policy=TickingTransformer)
+        with _COMPILING:
+            result = compile_restricted_exec(source.text, filename=source.label, policy=PluginTransformer)
         if result.errors:
             raise _compile_error(result.errors, ctx, source.label)
         guards = self._guards = Guards(lambda: ctx.deadline, limits.memory)
+        classes = self._classes = PluginClasses(guards)
         self._modules: dict[str, ModuleView] = {}
         self._globals: dict[str, Any] = {
-            "__builtins__": guards.builtins(self._import),
+            "__builtins__": {**guards.builtins(self._import), **classes.builtins()},
             "__name__": ctx.plugin_id,
-            "__metaclass__": type,
+            "__metaclass__": classes.make,
             "_getattr_": guards.getattr,
             "_getitem_": default_guarded_getitem,
             "_getiter_": guards.iterate,
             "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
             "_unpack_sequence_": guarded_unpack_sequence,
-            "_write_": full_write_guard,
+            "_write_": classes.write,
+            "_augitem_": classes.augment_item,
+            "_augattr_": classes.augment_attribute,
+            "_super_": classes.super_attribute,
             "_inplacevar_": guards.operate,
             "_binop_": guards.operate,
             "_format_": guards.format,
@@ -111,11 +81,14 @@ class PythonInstance:
         if type(fromlist) is list:  # PyImport_Import from C (`time` for datetime.strftime): its caller keeps it
             return importlib.import_module(name)
         if level != 0 or name not in MODULES:
-            allowed = ", ".join(sorted(MODULES))
+            allowed = ", ".join(sorted(m for m in MODULES if not m.startswith("_")))
             raise ImportError(f"module {name!r} is not available to plugins (allowed: {allowed})")
         if name not in self._modules:
-            self._modules[name] = ModuleView(**MODULES[name](self._guards))
-        return self._modules[name]
+            self._modules[name] = ModuleView(name, MODULES[name](self._guards, self._classes))
+        view = self._modules[name]
+        for wanted in fromlist or ():
+            view.offer(wanted)
+        return view
 
     def _printer(self, _getattr_: Any = None) -> Any:
         link, text = self._link, self._guards.text
@@ -171,9 +144,9 @@ class PythonInstance:
     def _message(self, exc: BaseException) -> str:
         """str(exc), which runs on plugin-made values: cut short, and never an error of its own."""
         try:
-            self._guards.printed(exc.args, "the error message")
+            self._guards.printed(exc, "the error message")
             text = str(exc)
-        except Exception as failure:  # whatever the message does, the error is still reported
+        except BaseException as failure:  # whatever the message does (a plugin __str__ past the deadline too)
             return f"(its message could not be shown: {type(failure).__name__})"
         return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + "…"
 
@@ -197,16 +170,17 @@ class PythonInstance:
 
 
 def _compile_error(errors: tuple[str, ...], ctx: PluginContext, label: str) -> PluginError:
-    first = errors[0]
-    match = re.search(r"[Ll]ine (\d+)", first)
+    """Every refusal at once, each as `file:line: message — hint`, so one check shows the author all of them."""
+    found = problems(errors)
+    first_line, first, hint = found[0]
+    if len(found) == 1:
+        return PluginError(first, plugin=ctx.plugin_id, file=label, line=first_line, hint=hint)
+    listed = "\n".join(f"  {label}:{line}: {message}" + (f" — {hint}" if hint else "") for line, message, hint in found)
     return PluginError(
-        first,
+        f"{len(found)} problems the restricted-Python sandbox refuses:\n{listed}",
         plugin=ctx.plugin_id,
         file=label,
-        line=int(match.group(1)) if match else None,
-        hint="restricted Python forbids names starting with `_`, imports outside the allow-list, and exec/eval"
-        if "_" in first or "import" in first
-        else None,
+        line=first_line,
     )
 
 

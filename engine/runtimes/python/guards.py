@@ -15,6 +15,7 @@ from __future__ import annotations
 import builtins
 import collections
 import contextlib
+import functools
 import itertools
 import math
 import operator
@@ -51,6 +52,10 @@ class Guards:
         self.memory = memory
         self.chars = memory // 4  # a str may take 4 bytes per character
         self.items = memory // 64  # a container item and its object: about 64 bytes
+        self._converting = 0
+        """How many plugin `__repr__`/`__str__` calls are under way (0: a conversion starts afresh)."""
+        self._converted = 0
+        """Characters those calls have answered since the outermost conversion began."""
 
     # -- the deadline ----------------------------------------------------------------------------------------------
     def tick(self) -> None:
@@ -71,7 +76,7 @@ class Guards:
         return _ticking(it, self.tick)
 
     def materialize(self, iterable: Iterable[Any], what: str) -> list[Any] | tuple[Any, ...]:
-        items = iterable if isinstance(iterable, list | tuple) else list(self.iterate(iterable))
+        items = iterable if type(iterable) in (list, tuple) else list(self.iterate(iterable))
         self.count(len(items), what)
         return items
 
@@ -81,11 +86,13 @@ class Guards:
         raise SizeRefused(f"{what} would build {shown} {unit} (at most {limit})")
 
     def count(self, n: int, what: str) -> None:
+        n = exact(n)
         if n > self.items:
             self.refuse(what, n, "items", self.items)
 
     def length(self, n: int, like: Any, what: str) -> None:
         """`n` characters of a str, bytes of a bytes, or items of a container like `like`."""
+        n = exact(n)
         if isinstance(like, str):
             if n > self.chars:
                 self.refuse(what, n, "characters", self.chars)
@@ -96,25 +103,47 @@ class Guards:
             self.count(n, what)
 
     def bits(self, n: int, what: str) -> None:
+        n = exact(n)
         if n > INT_BITS:
             self.refuse(what, n, "bits of integer", INT_BITS)
 
     def operands(self, what: str, *values: Any) -> None:
         for value in values:
             if isinstance(value, int):
-                self.bits(value.bit_length(), what)
+                self.bits(int.bit_length(value), what)
 
     def printed(self, value: Any, what: str) -> None:
         """Refuse to turn `value` into text when that text would be too long (shared references count each time)."""
+        if not self._converting:
+            self._converted = 0
         if not _printed_within(value, self.chars, self.tick):
             self.refuse(what, self.chars + 1, "characters or more", self.chars)
+
+    def own_text(self, method: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """A plugin's `__repr__`/`__str__`, whose answers during one conversion count against its limit: the
+        host's C code may call it once per item (`str([obj] * 100_000)`), and `printed` cannot know its length."""
+
+        def text(obj: Any) -> Any:
+            self._converting += 1
+            try:
+                answer = method(obj)
+            finally:
+                self._converting -= 1
+            if isinstance(answer, str):
+                self._converted += str.__len__(answer)
+                if self._converted > self.chars:
+                    self.refuse(f"{type(obj).__name__}.{method.__name__}()", self._converted, "characters", self.chars)
+            return answer
+
+        text.__name__ = text.__qualname__ = method.__name__
+        return text
 
     # -- operators and conversions ---------------------------------------------------------------------------------
     def operate(self, op: str, a: Any, b: Any) -> Any:
         """`_binop_` and `_inplacevar_`: check the size of `a <op> b`, then compute it."""
         check = _OPERATOR_CHECKS.get(op[:-1] if op.endswith("=") else op)
         if check is not None:
-            check(self, a, b, f"{shown(a)} {op} {shown(b)}")
+            check(self, exact(a), exact(b), f"{shown(a)} {op} {shown(b)}")
         return _OPERATORS[op](a, b)
 
     def text(self, value: Any, conversion: Callable[[Any], str] = str) -> str:
@@ -136,6 +165,7 @@ class Guards:
     def pow(self, base: Any, exp: Any, mod: Any = None) -> Any:
         if mod is None:
             return self.operate("**", base, exp)
+        base, exp, mod = exact(base), exact(exp), exact(mod)
         if all(type(v) is int for v in (base, exp, mod)):
             self.operands("pow()", base, mod)
             work = abs(exp).bit_length() * mod.bit_length() ** 2
@@ -144,6 +174,7 @@ class Guards:
         return pow(base, exp, mod)
 
     def round(self, number: Any, ndigits: Any = None) -> Any:
+        number, ndigits = exact(number), exact(ndigits)
         if type(number) is int and type(ndigits) is int and ndigits < 0:  # computes 10 ** -ndigits
             self.bits(-ndigits * 10 // 3, f"round(…, {shown(ndigits)})")
         return round(number, ndigits)
@@ -177,7 +208,12 @@ class Guards:
         A missing attribute raises AttributeError (RestrictedPython's default answers None, which hides typos)."""
         if name == "obj" and isinstance(obj, AttributeError):
             raise AttributeError('"obj" of an AttributeError is not available to plugins')
-        value = safer_getattr_raise(obj, name)
+        try:
+            value = safer_getattr_raise(obj, name)
+        except AttributeError:
+            if name not in TUPLE_ATTRIBUTES or not issubclass(obj if isinstance(obj, type) else type(obj), tuple):
+                raise
+            return getattr(obj, name)  # a named tuple's own `_asdict()`, `_replace()`, `_fields`, `_make()`
         checks = _METHOD_CHECKS.get(name)
         if checks is None:
             return value
@@ -199,9 +235,37 @@ class Guards:
             str=_guarded_str(self),
             repr=lambda value: self.text(value, repr),
             divmod=lambda a, b: self.operate("divmod", a, b),
+            hasattr=self.hasattr,
+            getattr=self.getattr_or,
+            iter=self.iter,
+            next=next,
+            super=super,  # the compiler allows only `super()`, so it is always the plugin's own class and object
+            **{kind.__name__: kind for kind in (property, staticmethod, classmethod)},
             **{fn.__name__: fn for fn in (self.pow, self.round, self.range, self.sorted, self.sum)},
         )
         return chosen
+
+    def iter(self, iterable: Any, *sentinel: Any) -> Iterator[Any]:
+        """`iter(x)` and `iter(f, sentinel)`, ticking (the second form never ends on its own)."""
+        return self.iterate(iter(iterable, *sentinel))
+
+    def getattr_or(self, obj: Any, name: str, *default: Any) -> Any:
+        """The builtin `getattr(obj, name[, default])`, through the same checks as `obj.name`: a name the
+        compiler would refuse (`__class__`) is as missing here as a misspelt one."""
+        try:
+            return self.getattr(obj, name)
+        except AttributeError:
+            if default:
+                return default[0]
+            raise
+
+    def hasattr(self, obj: Any, name: str) -> bool:
+        """`hasattr` through the same checks as `obj.name`: what plugin code cannot read, it does not have."""
+        try:
+            self.getattr(obj, name)
+        except AttributeError:
+            return False
+        return True
 
 
 def _ticking(it: Iterator[Any], tick: Callable[[], None]) -> Iterator[Any]:
@@ -212,6 +276,51 @@ def _ticking(it: Iterator[Any], tick: Callable[[], None]) -> Iterator[Any]:
 
 _TICKING = _ticking.__code__
 _NUMBERS = frozenset({int, bool, float, complex})
+
+
+TUPLE_ATTRIBUTES = frozenset({"_asdict", "_replace", "_fields", "_make"})
+"""The `_` names of a named tuple's API: plugins may use them on tuples (the compiler lets them through)."""
+_SIZED = (str, bytes, bytearray, list, tuple, dict, set, frozenset, collections.deque)
+_SIZED_EXACTLY = frozenset(_SIZED)
+_ITERABLE = (list, tuple, set, frozenset, collections.deque)
+
+
+def exact(value: Any) -> Any:
+    """An int subclass's value as a plain int (its comparisons may be the plugin's own and lie to a size
+    check); anything else as it is."""
+    return int(value) if isinstance(value, int) and type(value) is not int else value
+
+
+def size(value: Any) -> int:
+    """`len(value)` as the builtin type underneath counts it: a plugin's subclass may answer anything from its
+    own `__len__`, while the builtin operation the guards size (`*`, `+`, `join`) uses the real length."""
+    if type(value) in _SIZED_EXACTLY:
+        return len(value)
+    for base in _SIZED:
+        if isinstance(value, base):
+            return base.__len__(value)
+    return len(value)
+
+
+def _children(item: Any) -> Iterable[Any] | None:
+    """What the builtin `repr` of `item` shows, read as that repr reads it (never through a plugin's overrides),
+    or None when `item` holds nothing the guards know how to measure."""
+    if isinstance(item, dict):
+        pairs = itertools.chain.from_iterable(dict.items(item))
+        if isinstance(item, collections.defaultdict):
+            return itertools.chain((collections.defaultdict.default_factory.__get__(item),), pairs)
+        return pairs
+    for base in _ITERABLE:
+        if isinstance(item, base):
+            return base.__iter__(item)
+    if isinstance(item, BaseException):
+        return BaseException.args.__get__(item)
+    if isinstance(item, functools.partial):
+        cls = functools.partial
+        return (cls.func.__get__(item), cls.args.__get__(item), cls.keywords.__get__(item))
+    if type(item) is collections.ChainMap:
+        return vars(item).get("maps", ())
+    return None
 
 
 def _scalar(value: Any) -> bool:
@@ -233,12 +342,13 @@ def _printed_within(value: Any, limit: int, tick: Callable[[], None]) -> bool:
     """Whether str/repr/json of `value` stays within `limit` characters; a shared reference counts at every use."""
     sizes: dict[int, int] = {}
 
-    def size(item: Any, depth: int) -> int:
+    def measure(item: Any, depth: int) -> int:
         if isinstance(item, str | bytes | bytearray):
-            return len(item) + 3
+            return size(item) + 3
         if isinstance(item, int):
-            return item.bit_length() // 3 + 2
-        if depth > 200 or not isinstance(item, list | tuple | dict | set | frozenset | collections.deque):
+            return int.bit_length(item) // 3 + 2
+        children = _children(item) if depth <= 200 else None
+        if children is None:
             return 32
         key = id(item)
         if key in sizes:
@@ -246,15 +356,15 @@ def _printed_within(value: Any, limit: int, tick: Callable[[], None]) -> bool:
         sizes[key] = 8  # while being measured: a cycle prints as `[...]`
         tick()
         total = 2
-        for child in itertools.chain.from_iterable(item.items()) if isinstance(item, dict) else item:
-            total += size(child, depth + 1) + 2
+        for child in children:
+            total += measure(child, depth + 1) + 2
             if total > limit:
                 raise _TooLong
         sizes[key] = total
         return total
 
     try:
-        return size(value, 0) <= limit
+        return measure(value, 0) <= limit
     except _TooLong:
         return False
 
@@ -283,16 +393,16 @@ def _guarded_str(guards: Guards) -> type:
 # -- operator checks: (guards, a, b, what) -> None, or SizeRefused ------------------------------------------------
 def _check_add(g: Guards, a: Any, b: Any, what: str) -> None:
     if isinstance(a, str | bytes | list | tuple | collections.deque) and hasattr(b, "__len__"):
-        g.length(len(a) + len(b), a, what)
+        g.length(size(a) + size(b), a, what)
 
 
 def _check_mul(g: Guards, a: Any, b: Any, what: str) -> None:
     if isinstance(b, int) and hasattr(a, "__len__"):
-        g.length(len(a) * max(b, 0), a, what)
+        g.length(size(a) * max(b, 0), a, what)
     elif isinstance(a, int) and hasattr(b, "__len__"):
-        g.length(len(b) * max(a, 0), b, what)
+        g.length(size(b) * max(a, 0), b, what)
     elif isinstance(a, int) and isinstance(b, int):
-        g.bits(a.bit_length() + b.bit_length(), what)
+        g.bits(int.bit_length(a) + int.bit_length(b), what)
 
 
 def _check_pow(g: Guards, a: Any, b: Any, what: str) -> None:
@@ -302,7 +412,7 @@ def _check_pow(g: Guards, a: Any, b: Any, what: str) -> None:
 
 def _check_lshift(g: Guards, a: Any, b: Any, what: str) -> None:
     if isinstance(a, int) and isinstance(b, int) and a and b > 0:
-        g.bits(a.bit_length() + b, what)
+        g.bits(int.bit_length(a) + b, what)
 
 
 def _check_mod(g: Guards, a: Any, b: Any, what: str) -> None:
@@ -311,9 +421,9 @@ def _check_mod(g: Guards, a: Any, b: Any, what: str) -> None:
         return
     fields = [part for spec in _PRINTF.findall(a.decode("latin-1") if isinstance(a, bytes) else a) for part in spec]
     widths = sum(int(f) if len(f) < 19 else 10**19 for f in fields if f.isdigit())
-    args = b if isinstance(b, tuple) else (b,)
-    stars = sum(max(v, 0) for v in args if type(v) is int) if "*" in fields else 0
-    g.length(len(a) + widths + stars, a, what)
+    args = tuple(tuple.__iter__(b)) if isinstance(b, tuple) else (b,)  # what `%` formats, not a subclass's __iter__
+    stars = sum(max(exact(v), 0) for v in args if isinstance(v, int)) if "*" in fields else 0
+    g.length(size(a) + widths + stars, a, what)
     g.printed(b, what)
 
 
@@ -367,28 +477,32 @@ def _width(g: Guards, method: Any, s: Any, width: int, *rest: Any) -> Any:
 
 
 def _expandtabs(g: Guards, method: Any, s: Any, tabsize: int = 8) -> Any:
-    g.length(len(s) + s.count("\t" if isinstance(s, str) else b"\t") * max(tabsize, 0), s, "expandtabs()")
+    tabsize = exact(tabsize)
+    base = str if isinstance(s, str) else bytes
+    g.length(size(s) + base.count(s, "\t" if base is str else b"\t") * max(tabsize, 0), s, "expandtabs()")
     return method(s, tabsize)
 
 
 def _replace(g: Guards, method: Any, s: Any, old: Any, new: Any, count: int = -1) -> Any:
-    found = s.count(old) if old else len(s) + 1
+    count = exact(count)
+    base = str if isinstance(s, str) else bytes  # a subclass's own count() or __len__ may say anything
+    found = base.count(s, old) if old else size(s) + 1
     found = found if count < 0 else min(found, count)
-    g.length(len(s) + found * max(len(new) - len(old), 0), s, "replace()")
+    g.length(size(s) + found * max(size(new) - size(old), 0), s, "replace()")
     return method(s, old, new, count)
 
 
 def _join(g: Guards, method: Any, sep: Any, iterable: Iterable[Any]) -> Any:
     parts = g.materialize(iterable, "join()")
     with contextlib.suppress(TypeError):  # not strings: join says so itself
-        g.length(sum(map(len, parts)) + len(sep) * max(len(parts) - 1, 0), sep, "join()")
+        g.length(sum(map(size, parts)) + size(sep) * max(len(parts) - 1, 0), sep, "join()")
     return method(sep, parts)
 
 
 def _translate(g: Guards, method: Any, s: Any, table: Any) -> Any:
     if isinstance(table, dict):
-        longest = max((len(v) for v in table.values() if isinstance(v, str)), default=1)
-        g.length(len(s) * longest, s, "translate()")
+        longest = max((size(v) for v in dict.values(table) if isinstance(v, str)), default=1)
+        g.length(size(s) * longest, s, "translate()")
     return method(s, table)
 
 
@@ -399,7 +513,7 @@ def _to_bytes(g: Guards, method: Any, n: int, length: int = 1, *args: Any, **kwa
 
 def _extend(g: Guards, method: Any, seq: Any, iterable: Iterable[Any]) -> Any:
     items = g.materialize(iterable, "extend()")
-    g.count(len(seq) + len(items), "extend()")
+    g.count(size(seq) + len(items), "extend()")
     return method(seq, items)
 
 
@@ -426,8 +540,8 @@ def _sub(g: Guards, method: Any, pattern: Any, repl: Any, text: Any, *args: Any,
     def replace(match: Any) -> Any:
         nonlocal added
         new = repl(match) if callable(repl) else match.expand(repl)
-        added += len(new)
-        g.length(len(text) + added, text, "sub()")
+        added += size(new)
+        g.length(size(text) + added, text, "sub()")
         return new
 
     return _search(g, method, pattern, replace, text, *args, **kwargs)
@@ -448,3 +562,5 @@ _METHOD_CHECKS: dict[str, tuple[tuple[type, Callable[..., Any]], ...]] = {
     "sub": ((regex.Pattern, _sub),),
     "subn": ((regex.Pattern, _sub),),
 }
+CHECKED_METHODS = frozenset(_METHOD_CHECKS)
+"""Methods `getattr` hands out size-checked (so no other route may hand them out unchecked)."""
