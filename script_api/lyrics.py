@@ -196,7 +196,8 @@ class Lyrics:
     translation: str | None = None
     lines: tuple[LyricLine, ...] = ()
     plain: str | None = None
-    """Unsynced lyrics: text without timings (given as `plain`, or an `lrc` that holds no timed line)."""
+    """Unsynced lyrics: the text without timings, for a player that shows lyrics unsynced — given as
+    `plain`, an `lrc` that holds no timed line, or else the timed lines' words, one line each."""
     source: str = ""
 
     @classmethod
@@ -218,14 +219,14 @@ class Lyrics:
         if lines:
             parsed = tuple(LyricLine.from_plugin(line, path=f"{lines_path}[{i}]") for i, line in enumerate(lines))
             lrc = as_str(obj.get("lrc") or "", at(path, "lrc"))
-            return cls(lrc=lrc, translation=translation, lines=parsed, plain=plain, source=source)
+            return cls(lrc=lrc, translation=translation, lines=parsed, plain=plain or _words(parsed), source=source)
         if plain is not None and not obj.get("lrc"):
             return cls(lrc="", translation=translation, plain=plain, source=source)
         lrc = as_str(obj.get("lrc"), at(path, "lrc"))
         parsed = parse_lrc(lrc, translation)
         if not parsed and lrc.strip() and plain is None:  # no timed line at all: plain lyrics given as `lrc`
             plain = lrc.strip()
-        return cls(lrc=lrc, translation=translation, lines=parsed, plain=plain, source=source)
+        return cls(lrc=lrc, translation=translation, lines=parsed, plain=plain or _words(parsed), source=source)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -235,3 +236,7 @@ class Lyrics:
             "lines": [line.to_dict() for line in self.lines],
             "source": self.source,
         }
+
+
+def _words(lines: tuple[LyricLine, ...]) -> str | None:
+    return "\n".join(line.text for line in lines) if lines else None
