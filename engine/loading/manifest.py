@@ -168,14 +168,14 @@ def _implementations(data: dict[str, Any], doc: YamlDoc, file: Path, path: Path)
 
 
 def _check_ranges(data: dict[str, Any], doc: YamlDoc, file: Path) -> None:
-    for key in ("engine", "python"):
-        text = data.get("compatibility", {}).get(key)
+    ranges = [(["compatibility", key], data.get("compatibility", {}).get(key)) for key in ("engine", "python")]
+    ranges += [(["dependencies", name], text) for name, text in data.get("dependencies", {}).items()]
+    for where, text in ranges:
         if text is None:
             continue
         try:
             parse_range(text)
         except ValueError as exc:
-            where = ["compatibility", key]
             raise _fail(str(exc), file, line=doc.line_of(where), field=dotted(where)) from None
 
 
