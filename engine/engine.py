@@ -17,9 +17,9 @@ from engine.errors import FoxplugError, PluginError, PluginNotFound
 from engine.events import EventBus, Listener
 from engine.fanout import Reply, SearchResult, ask
 from engine.gate.permissions import PermissionGate
-from engine.loading.dependencies import LoadedVersions, in_dependency_order
+from engine.loading.dependencies import LoadedManifests, in_dependency_order
 from engine.loading.discover import discover, fingerprint
-from engine.loading.pipeline import LoadEnv, load_plugin
+from engine.loading.pipeline import LoadEnv, load_plugin, read_version
 from engine.loading.reload import PluginWatcher, carry_state
 from engine.monitoring.alerts import AlertEvaluator
 from engine.monitoring.metrics import Metrics, sample_memory
@@ -114,6 +114,7 @@ class Engine:
             ),
             emit=partial(self.events.queue, later),
             tracer_provider=self.tracing.provider if self.tracing is not None else None,
+            plugins=self._get,
         )
         bind = getattr(self.player, "bind", None)
         if callable(bind):
@@ -132,7 +133,7 @@ class Engine:
             PermissionGate(self.config.policy),
             self._grants,
             self.metrics if monitoring.enabled else None,
-            loaded=LoadedVersions(self._plugins),
+            loaded=LoadedManifests(self._plugins),
         )
         if monitoring.enabled and monitoring.alert_thresholds.watched():
             self._alerts = AlertEvaluator(monitoring, self._ordered, self._publish)
@@ -154,12 +155,24 @@ class Engine:
             env.installed.update(await asyncio.to_thread(discover_installed))
             paths += sorted(env.installed)
         limit = asyncio.Semaphore(self.config.max_concurrent_loads)
+        versions: dict[Path, PluginVersion] = {}
+
+        async def read(path: Path) -> None:
+            async with limit:
+                try:
+                    versions[path] = await asyncio.to_thread(read_version, path, env.installed.get(path))
+                except FoxplugError as error:
+                    self._load_failed(path, error)
+
+        await asyncio.gather(*(read(Path(path).resolve()) for path in paths))
 
         async def one(path: Path) -> PluginInfo:
             async with limit:
-                return await self.load(path)
+                plugin = await load_plugin(path, env, version=versions[path])
+                return await self._install(plugin, time.perf_counter())
 
-        loaded, failed = await in_dependency_order(paths, one)
+        found = [(path, version.manifest) for path, version in versions.items()]
+        loaded, failed = await in_dependency_order(found, env.loaded, one)
         for path, error in failed.items():
             self._load_failed(path, error)
         return loaded

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from script_api.context import PluginContext
-from script_api.host import basics, http, storage
+from script_api.host import basics, http, plugins, storage
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -41,6 +41,8 @@ class Param:
     name: str
     type: str
     required: bool = True
+    variadic: bool = False
+    """The last parameter only (`...args:any`): it takes every argument from its position on."""
 
     def accepts(self, value: Any) -> bool:
         if value is None:
@@ -78,11 +80,12 @@ class HostValue:
 
 
 def parse_params(spec: str) -> tuple[Param, ...]:
-    """'url:string opts?:object' -> Params; `?` marks an optional parameter."""
+    """'url:string opts?:object' -> Params; `?` marks an optional parameter, `...` a variadic last one."""
     params = []
     for item in spec.split():
         name, kind = item.split(":")
-        params.append(Param(name.rstrip("?"), kind, not name.endswith("?")))
+        variadic = name.startswith("...")
+        params.append(Param(name.lstrip(".").rstrip("?"), kind, not (variadic or name.endswith("?")), variadic))
     return tuple(params)
 
 
@@ -205,6 +208,14 @@ HOST_FUNCTIONS: dict[str, HostFunction] = _table(
         "null",
         "Send an event to every plugin's on_<event> handler and to the host.",
         lambda ctx, event, payload=None: ctx.services.emit(ctx.plugin_id, event, payload),
+    ),
+    (
+        "plugins.call",
+        "plugins.call",
+        "id:string function:string ...args:any",
+        "any",
+        "Call a function of a declared dependency, on its thread within its limits; its error is a PluginError here.",
+        plugins.call,
     ),
 )
 

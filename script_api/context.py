@@ -45,6 +45,14 @@ class HttpService(Protocol):
     def fetch(self, ctx: PluginContext, method: str, target: Any, opts: dict[str, Any]) -> Coroutine[Any, Any, Any]: ...
 
 
+class Callee(Protocol):
+    """A loaded plugin as another plugin's thread sees it (engine.running.plugin.Plugin), for fox.plugins.call."""
+
+    def ask(self, method: str, args: tuple[Any, ...], timeout: float) -> Any:
+        """Run `method` on this plugin's actor and wait, from another actor's thread, at most `timeout`."""
+        ...
+
+
 class Services(Protocol):
     """What host functions reach through a plugin's context; script_api.host.services.HostServices is the one the
     engine builds. A protocol, so the context sits below the modules that implement the services."""
@@ -58,6 +66,10 @@ class Services(Protocol):
 
     def notify(self, plugin_id: str, text: str, level: str) -> None: ...
     def emit(self, plugin_id: str, event: str, payload: Any) -> None: ...
+    def plugins(self, plugin_id: str) -> Callee:
+        """The loaded plugin with that id (PluginNotFound if none)."""
+        ...
+
     def run(self, coro: Coroutine[Any, Any, T], timeout: float) -> T: ...
 
 
@@ -77,6 +89,8 @@ class PluginContext:
     """Seconds the current call was given (its deadline minus its start, as the caller set it)."""
     host_calls: Counter[str] = field(default_factory=Counter)
     denied: int = 0
+    dependencies: frozenset[str] = frozenset()
+    """The ids its manifest declares under `dependencies`: the only plugins `fox.plugins.call` reaches."""
     route: Callable[[PluginContext, str, tuple[Any, ...]], Any] | None = None
     """Where this plugin's `fox.*` calls go; None: the engine's one dispatch (the gate). A worker process
     (`isolation: process`) sets a forwarder to its host, where the gate is."""

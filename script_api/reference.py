@@ -8,7 +8,9 @@ from script_api.signatures import DATA_TYPES, HEADER, MARKDOWN, _summary, data_f
 
 
 def _md_signature(name: str, params: tuple[Param, ...]) -> str:
-    args = ", ".join(f"{p.name}{'' if p.required else '?'}: {p.type}" for p in params)
+    args = ", ".join(
+        f"...{p.name}: {p.type}" if p.variadic else f"{p.name}{'' if p.required else '?'}: {p.type}" for p in params
+    )
     return _md_cell(f"`{name}({args})`")
 
 

@@ -57,10 +57,13 @@ def lua_stub() -> str:
         out += [f"{ns.path} = {{}}", ""]
         for fn in ns.functions:
             out.append(f"---{_function_doc(fn)}")
-            out += [f"---@param {LUA.name(p.name)}{'' if p.required else '?'} {LUA.render(p.type)}" for p in fn.params]
+            out += [
+                f"---@param {_lua_param(p)}{'' if p.required or p.variadic else '?'} {LUA.render(p.type)}"
+                for p in fn.params
+            ]
             if fn.result != "null":
                 out.append(f"---@return {LUA.render(fn.result)}")
-            params = ", ".join(LUA.name(p.name) for p in fn.params)
+            params = ", ".join(_lua_param(p) for p in fn.params)
             out += [f"function fox.{fn.name}({params}) end", ""]
     out += [
         "---Lua only: a table that is a JSON object even when empty (`{}`, not `[]`), with `fields` copied in.",
@@ -71,9 +74,17 @@ def lua_stub() -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def _lua_param(p: Param) -> str:
+    """LuaLS spells a variadic parameter `...`, and it is never `?`-optional."""
+    return "..." if p.variadic else LUA.name(p.name)
+
+
 def _ts_params(params: tuple[Param, ...]) -> str:
     return ", ".join(
-        f"{TYPESCRIPT.name(p.name)}{'' if p.required else '?'}: {TYPESCRIPT.render(p.type)}" for p in params
+        f"...{TYPESCRIPT.name(p.name)}: {TYPESCRIPT.render(p.type)}[]"
+        if p.variadic
+        else f"{TYPESCRIPT.name(p.name)}{'' if p.required else '?'}: {TYPESCRIPT.render(p.type)}"
+        for p in params
     )
 
 
@@ -137,6 +148,8 @@ def _class_name(group: str) -> str:
 
 def _py_param(p: Param) -> str:
     kind = PYTHON.render(p.type)
+    if p.variadic:
+        return f"*{PYTHON.name(p.name)}: {kind}"
     if p.required:
         return f"{PYTHON.name(p.name)}: {kind}"
     return f"{PYTHON.name(p.name)}: {kind if kind == 'Any' else kind + ' | None'} = None"

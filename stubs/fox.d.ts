@@ -213,6 +213,10 @@ declare const fox: {
         /** Send an event to every plugin's on_<event> handler and to the host. Needs permission `events.emit`. */
         emit(event: string, payload?: any): Promise<null>;
     };
+    readonly plugins: {
+        /** Call a function of a declared dependency, on its thread within its limits; its error is a PluginError here. Needs permission `plugins.call`. */
+        call(id: string, function_: string, ...args: any[]): Promise<any>;
+    };
 };
 
 /** What plugin code prints: each goes to the plugin's log (shown by `foxplug call` and `foxplug dev`). */

@@ -244,6 +244,16 @@ fox.events = {}
 ---@param payload? any
 function fox.events.emit(event, payload) end
 
+---@class fox.plugins
+fox.plugins = {}
+
+---Call a function of a declared dependency, on its thread within its limits; its error is a PluginError here. Needs permission `plugins.call`.
+---@param id string
+---@param function_ string
+---@param ... any
+---@return any
+function fox.plugins.call(id, function_, ...) end
+
 ---Lua only: a table that is a JSON object even when empty (`{}`, not `[]`), with `fields` copied in.
 ---@param fields? table<string, any>
 ---@return table<string, any>

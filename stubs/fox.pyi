@@ -149,6 +149,10 @@ class _FoxEvents:
     def emit(self, event: str, payload: Any = None) -> None:
         """Send an event to every plugin's on_<event> handler and to the host. Needs permission `events.emit`."""
 
+class _FoxPlugins:
+    def call(self, id: str, function: str, *args: Any) -> Any:
+        """Call a function of a declared dependency, on its thread within its limits; its error is a PluginError here. Needs permission `plugins.call`."""
+
 class _Fox:
     """The host API; a call without the permission it needs raises PermissionDenied."""
 
@@ -161,5 +165,6 @@ class _Fox:
     player: _FoxPlayer
     ui: _FoxUi
     events: _FoxEvents
+    plugins: _FoxPlugins
 
 fox: _Fox

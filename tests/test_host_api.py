@@ -27,6 +27,7 @@ permissions:
   player.control: true
   ui.notify: true
   events.emit: true
+  plugins.call: true
 """
 
 Write = Callable[[str, str], Path]
@@ -81,7 +82,7 @@ async def api() -> AsyncIterator[str]:
     await runner.cleanup()
 
 
-def reflective_plugin(lang: str) -> str:
+def reflective_plugin(lang: str, manifest: str = "") -> str:
     """A plugin that lists the functions of its `fox` object and calls any of them by dotted name."""
     if lang == "lua":
         body = """
@@ -150,7 +151,7 @@ def catch(name, args):
     except Exception as e:
         return str(e)
 """
-    return plugin_text(lang, "id: reflect\nversion: 1.0.0\n" + ALL_PERMISSIONS.strip(), body)
+    return plugin_text(lang, "id: reflect\nversion: 1.0.0\n" + manifest + ALL_PERMISSIONS.strip(), body)
 
 
 def sample_calls(api: str) -> list[tuple[str, list[Any], Callable[[Any], bool]]]:
@@ -191,6 +192,7 @@ def sample_calls(api: str) -> list[tuple[str, list[Any], Callable[[Any], bool]]]
         ("player.stop", [], lambda r: r is None),
         ("ui.notify", ["hello", "info"], lambda r: r is None),
         ("events.emit", ["custom", {"n": 1}], lambda r: r is None),
+        ("plugins.call", ["twice", "twice", 21], lambda r: r == 42),
     ]
 
 
@@ -200,10 +202,14 @@ async def test_every_host_function_is_on_the_fox_object_and_answers(
 ) -> None:
     calls = sample_calls(api)
     assert sorted(name for name, _, _ in calls) == sorted(HOST_FUNCTIONS)  # a new host function needs a sample
-    path = write_plugin(f"reflect{EXT[lang]}", reflective_plugin(lang))
+    path = write_plugin(f"reflect{EXT[lang]}", reflective_plugin(lang, 'dependencies: {twice: "^1"}\n'))
+    twice = write_plugin(
+        "twice.lua", "--[[---\nid: twice\nversion: 1.0.0\n---]]\nreturn {twice = function(n) return 2 * n end}"
+    )
     notified: list[Any] = []
     async with Engine(engine_config()) as fox:
         fox.on("notify", notified.append)
+        await fox.load(twice)
         await fox.load(path)
         lua_only = ["json.object"] if lang == "lua" else []  # Lua's one table type needs a way to say "object"
         assert await fox.call("reflect", "functions") == sorted([*HOST_FUNCTIONS, *lua_only])

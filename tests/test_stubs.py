@@ -45,8 +45,8 @@ def test_lua_stub_is_lua_and_declares_every_function_with_its_params() -> None:
         assert lupa.lua_type(fox[group][leaf]) == "function", name
         block = re.search(rf"((?:---.*\n)+)function fox\.{re.escape(name)}\(", text)
         assert block is not None, name
-        documented = re.findall(r"---@param (\w+)", block.group(1))
-        assert documented == [stubs.LUA.name(p.name) for p in fn.params], name
+        documented = re.findall(r"---@param (\w+|\.\.\.)", block.group(1))
+        assert documented == ["..." if p.variadic else stubs.LUA.name(p.name) for p in fn.params], name
     for cls in stubs.DATA_TYPES:
         assert f"---@class foxplug.{cls.__name__}\n" in text
 
@@ -83,7 +83,8 @@ def test_python_stub_parses_and_declares_every_function_on_the_fox_global() -> N
         group, leaf = name.split(".")
         method = groups.get(group, {}).get(leaf)
         assert isinstance(method, ast.FunctionDef), name
-        assert [a.arg for a in method.args.args] == ["self", *(stubs.PYTHON.name(p.name) for p in fn.params)], name
+        declared = [a.arg for a in method.args.args] + ([method.args.vararg.arg] if method.args.vararg else [])
+        assert declared == ["self", *(stubs.PYTHON.name(p.name) for p in fn.params)], name
     for value in HOST_VALUES.values():
         group, _, leaf = value.name.rpartition(".")
         assert leaf in groups[group], value.name

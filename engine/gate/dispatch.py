@@ -25,9 +25,11 @@ def dispatch(ctx: PluginContext, name: str, args: Sequence[Any]) -> Any:
     while args and args[-1] is None:
         args = args[:-1]
     params = fn.params
-    if len(args) > len(params):
+    variadic = bool(params) and params[-1].variadic
+    if len(args) > len(params) and not variadic:
         raise PluginError(f"fox.{name} takes at most {len(params)} arguments, got {len(args)}", plugin=ctx.plugin_id)
-    for index, param in enumerate(params):
+    for index in range(max(len(params), len(args))):
+        param = params[min(index, len(params) - 1)]
         value = args[index] if index < len(args) else None
         if not param.accepts(value):
             got = "nothing" if value is None else type(value).__name__

@@ -52,8 +52,8 @@ class LoadEnv:
     """Where plugins record their calls; None when monitoring is off."""
     installed: dict[Path, EntryPoint] = field(default_factory=dict)
     """Plugins of installed distributions, by the path they are read from (filled by discovery)."""
-    loaded: Mapping[str, str] = field(default_factory=dict)
-    """Ids of the running plugins and their versions, for the dependencies step (a live view of the engine's)."""
+    loaded: Mapping[str, Manifest] = field(default_factory=dict)
+    """The running plugins' manifests by id, for the dependencies step (a live view of the engine's)."""
 
 
 def read_version(path: Path, entry_point: EntryPoint | None = None) -> PluginVersion:
@@ -103,6 +103,7 @@ async def load_plugin(
         grants=grants,
         gate=env.gate,
         services=env.services,
+        dependencies=frozenset(manifest.dependencies),
     )
     limits = limits_for(manifest, env.config)
     actor = Actor(path.name)

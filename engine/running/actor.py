@@ -10,7 +10,9 @@ import asyncio
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -28,12 +30,53 @@ def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
             future.set_exception(value)
 
 
+class WouldDeadlock(Exception):
+    """An actor that cannot take a call while it waits was asked by one it (transitively) waits for."""
+
+
+Settle = Callable[[bool, Any], None]
+Job = tuple[Callable[..., Any] | None, tuple[Any, ...], Settle | None, "Actor | None"]
+"""(fn, args, settle, asker): `asker` is the actor whose thread waits for the answer (`Actor.ask`), else None.
+A job without `fn` is an answer to an `ask`: args = (token, ok, value)."""
+
+_here = threading.local()
+_waits_lock = threading.Lock()
+_waiting_for: dict[Actor, Actor] = {}
+"""Who waits for whom in `Actor.ask`: a cycle here is what would deadlock."""
+
+
+def _waits_on(waiter: Actor, target: Actor) -> bool:
+    """Whether `waiter` (transitively) waits for `target`."""
+    with _waits_lock:
+        seen, current = set(), _waiting_for.get(waiter)
+        while current is not None and current not in seen:
+            if current is target:
+                return True
+            seen.add(current)
+            current = _waiting_for.get(current)
+        return False
+
+
 class Actor:
-    """Runs submitted functions one at a time on its own thread."""
+    """Runs submitted functions one at a time on its own thread.
+
+    `ask` lets one actor's thread wait for another's answer (`fox.plugins.call`). Two plugins asking each
+    other at once would each wait on a thread the other holds, so a waiting actor keeps answering the calls
+    other actors ask of it: in place, when its runtime can take a call while one of its own waits
+    (`reentrant`), or with `WouldDeadlock` when it cannot and the asker is one it waits for. Everything else
+    sent to a waiting actor (the host's calls, `stop`) waits its turn, in order, until the wait ends.
+    """
+
+    reentrant = False
+    """Set by the plugin once its instance runs: whether a call may run while another of its calls waits."""
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._mailbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._mailbox: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._deferred: deque[Job | None] = deque()
+        """Jobs that arrived while this actor waited in `ask`; only its own thread touches it."""
+        self.waiting = 0
+        """How many `ask`s this actor's thread is inside (nested, when it answered a call while waiting)."""
         self._final_cpu: float | None = None
         with _stack_lock:
             previous = threading.stack_size(_STACK_SIZE)
@@ -46,16 +89,12 @@ class Actor:
         self._clock = time.pthread_getcpuclockid(self._thread.ident)
 
     def _serve(self) -> None:
-        get = self._mailbox.get
+        _here.actor = self
+        get, deferred = self._mailbox.get, self._deferred
         try:
-            while (job := get()) is not None:
-                fn, args, loop, future = job
-                try:
-                    result = fn(*args)
-                except BaseException as exc:  # delivered to the awaiting caller, whatever it is
-                    loop.call_soon_threadsafe(_settle, future, False, exc)
-                else:
-                    loop.call_soon_threadsafe(_settle, future, True, result)
+            while (job := deferred.popleft() if deferred else get()) is not None:
+                if job[0] is not None:  # else: an answer that came after its `ask` gave up
+                    _work(job)
         finally:
             self._final_cpu = time.thread_time()
 
@@ -63,8 +102,52 @@ class Actor:
         """Queue `fn(*args)` on the actor's thread; await the returned future for its result."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._mailbox.put((fn, args, loop, future))
+        self._mailbox.put((fn, args, partial(loop.call_soon_threadsafe, _settle, future), None))
         return future
+
+    def ask(self, fn: Callable[..., T], args: tuple[Any, ...], timeout: float) -> T:
+        """From another actor's thread: run `fn(*args)` here and wait for it, at most `timeout` (TimeoutError)."""
+        caller: Actor | None = getattr(_here, "actor", None)
+        if caller is None or caller is self:
+            raise RuntimeError("Actor.ask is for one actor's thread asking another")
+        token = object()
+        answer = caller._mailbox.put
+        with _waits_lock:
+            outer = _waiting_for.get(caller)  # set when this ask runs inside a call answered while waiting
+            _waiting_for[caller] = self
+        caller.waiting += 1
+        try:
+            self._mailbox.put((fn, args, lambda ok, value: answer((None, (token, ok, value), None, None)), caller))
+            return caller._wait(token, time.monotonic() + timeout)
+        finally:
+            caller.waiting -= 1
+            with _waits_lock:
+                if outer is not None:
+                    _waiting_for[caller] = outer
+                else:
+                    _waiting_for.pop(caller, None)
+
+    def _wait(self, token: object, deadline: float) -> Any:
+        while True:
+            try:
+                job = self._mailbox.get(timeout=max(deadline - time.monotonic(), 0))
+            except queue.Empty:
+                raise TimeoutError from None
+            if job is not None and job[0] is None:
+                answered, ok, value = job[1]
+                if answered is token:
+                    if ok:
+                        return value
+                    raise value
+                continue  # the answer to an earlier ask that gave up
+            if job is not None and (asker := job[3]) is not None:
+                if self.reentrant:
+                    _work(job)
+                    continue
+                if _waits_on(self, asker):
+                    job[2](False, WouldDeadlock(f"{self.name} is waiting for {asker.name}"))  # type: ignore[misc]
+                    continue
+            self._deferred.append(job)
 
     def stop(self, timeout: float | None = 5.0) -> None:
         """Finish queued work, then end the thread."""
@@ -93,3 +176,14 @@ class Actor:
             except OSError:
                 pass
         return self._final_cpu or 0.0
+
+
+def _work(job: Job) -> None:
+    fn, args, settle, _ = job
+    assert fn is not None and settle is not None
+    try:
+        result = fn(*args)
+    except BaseException as exc:  # delivered to the waiting caller, whatever it is
+        settle(False, exc)
+    else:
+        settle(True, result)

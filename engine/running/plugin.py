@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from engine.config import BreakerSettings
 from engine.errors import FoxplugError, PluginCrashed, PluginError, PluginTimeout, ResourceLimitExceeded
-from engine.running.actor import Actor
+from engine.running.actor import Actor, WouldDeadlock
 from engine.running.breaker import PLUGIN_STATES, Breaker
 from engine.running.state import PluginState
 from engine.running.stuck import stuck_calls
@@ -126,6 +126,7 @@ class Plugin:
     def started(self, instance: Instance, provides: tuple[str, ...], choice: Choice) -> None:
         """On the actor thread: the pipeline created `instance` and ran its start hooks."""
         self.instance, self.provides, self.choice = instance, provides, choice
+        self.actor.reentrant = getattr(instance, "reentrant", False)
         self.state = PluginState.RUNNING
         self.memory = instance.memory_used()
 
@@ -143,9 +144,44 @@ class Plugin:
         try:
             return instance.call(method, args, deadline)
         except (PluginTimeout, ResourceLimitExceeded):
-            if not getattr(instance, "restarts_itself", False):  # a process plugin's supervisor starts a new one
+            # A process plugin's supervisor starts a new one; a call answered while another of this plugin's
+            # calls waits in fox.plugins.call leaves the runtime to that call, which is still on its stack.
+            if not getattr(instance, "restarts_itself", False) and not self.actor.waiting:
                 self._replace(instance)
             raise
+
+    def ask(self, method: str, args: tuple[Any, ...], timeout: float) -> Any:
+        """From another plugin's thread (`fox.plugins.call`): run `method` on this plugin's actor within its own
+        limits and at most `timeout` (what the caller has left); TimeoutError if no answer came by then."""
+        if self.state != PluginState.RUNNING:
+            hint = _IDLE_HINTS.get(self.state, "").format(id=self.id) or None
+            raise PluginError(f"plugin `{self.id}` is {self.state}", plugin=self.id, hint=hint)
+        self.stats["calls"] += 1
+        try:
+            return self.actor.ask(self._answer, (method, args, time.monotonic() + timeout), timeout)
+        except WouldDeadlock:
+            raise PluginError(
+                f"plugin `{self.id}` is waiting in fox.plugins.call for its caller, and its runtime cannot take "
+                f"{method}() meanwhile",
+                plugin=self.id,
+                hint="break the cycle of calls, or run both plugins in a runtime that can (lua, js, python)",
+            ) from None
+        except FoxplugError as error:
+            self.stats["errors"] += 1
+            self.last_error = str(error)
+            raise
+
+    def _answer(self, method: str, args: tuple[Any, ...], caller_deadline: float) -> Any:
+        """On this plugin's thread, maybe while one of its own calls waits in fox.plugins.call: that call's
+        deadline is put back afterwards."""
+        ctx = self.ctx
+        outer = ctx.deadline, ctx.budget
+        started = time.monotonic()
+        deadline = min(caller_deadline, started + self.limits.timeout)
+        try:
+            return self._invoke(method, args, deadline, deadline - started)
+        finally:
+            ctx.deadline, ctx.budget = outer
 
     def _replace(self, instance: Instance) -> None:
         """A runaway call may leave the runtime in any state: continue with a fresh instance."""

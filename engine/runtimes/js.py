@@ -124,6 +124,9 @@ PLAIN = Flavour()
 
 
 class JsInstance:
+    reentrant = True
+    """A call may run while another of this instance's calls waits in fox.plugins.call (engine.running.actor)."""
+
     def __init__(self, source: Source, ctx: PluginContext, limits: Limits, flavour: Flavour = PLAIN) -> None:
         self._link = HostLink(ctx)
         self._ctx = ctx
@@ -178,9 +181,9 @@ class JsInstance:
             raise self._link.timeout(name)
         self._js.set_time_limit(left)
 
-    def _serve(self, out: str | None, name: str, *, wait_timers: bool = True) -> str | None:
-        """Run jobs and service host calls until the call has settled and no host call is left queued; while
-        it waits on nothing but a timer, sleep until the timer is due (never past the deadline) and run it."""
+    def _serve(self, out: str | None, name: str, call: int = 0, *, wait_timers: bool = True) -> str | None:
+        """Run jobs and service host calls until call number `call` has settled and no host call is left queued;
+        while it waits on nothing but a timer, sleep until the timer is due (never past the deadline) and run it."""
         js = self._js
         while True:
             while js.execute_pending_job():
@@ -192,7 +195,7 @@ class JsInstance:
                     self._arm(name)
                 continue
             if out is None:
-                out = self._poll()
+                out = self._poll(call)
             if out is None and wait_timers and (due := self._timers_next()) >= 0:
                 left = self._ctx.deadline - time.monotonic()
                 if due / 1000 >= left:
@@ -250,8 +253,8 @@ class JsInstance:
             out = self._invoke(name, json.dumps(args))
             if out == "?":
                 raise self._link.missing(name)
-            if out is None or out[0] == "+":
-                out = self._serve(None if out is None else out[1:], label)
+            if out[0] in "~+":  # a Promise (with its call number), or a value with host calls still queued
+                out = self._serve(None, label, int(out[1:])) if out[0] == "~" else self._serve(out[1:], label)
                 if out is None:
                     raise PluginError(
                         self._unsettled

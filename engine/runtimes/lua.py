@@ -98,6 +98,9 @@ def _short(key: Any) -> str:
 
 
 class LuaInstance:
+    reentrant = True
+    """A call may run while another of this instance's calls waits in fox.plugins.call (engine.actor)."""
+
     def __init__(self, source: Source, ctx: PluginContext, limits: Limits) -> None:
         self._link = HostLink(ctx)
         self._ctx = ctx

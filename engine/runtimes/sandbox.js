@@ -19,7 +19,8 @@
   const outbox = [];
   Object.setPrototypeOf(outbox, null);  // no setter a plugin puts on Array.prototype sees the requests
   let seq = 0;
-  let settled = null;
+  let calls = 0;
+  const settled = Object.create(null);  // per call: a call may start while another awaits fox.plugins.call
   let exported = null;
 
   function __fox_strict(key, value) {
@@ -92,7 +93,7 @@
     __fox_invoke: function __fox_invoke(name, argsJson) {
       const fn = exported && exported[name];
       if (typeof fn !== "function") return "?";
-      settled = null;
+      const id = ++calls;
       let result;
       try {
         result = apply(fn, exported, parse(argsJson));
@@ -105,12 +106,17 @@
       if (!thenable) return __fox_reply(true, result);
       then(
         settleWith(result),
-        function __fox_fulfilled(value) { settled = __fox_finish(true, value); },
-        function __fox_rejected(error) { settled = __fox_finish(false, error); }
+        function __fox_fulfilled(value) { settled[id] = __fox_finish(true, value); },
+        function __fox_rejected(error) { settled[id] = __fox_finish(false, error); }
       );
-      return null;
+      return join(["~", id], "");
     },
-    __fox_poll: function __fox_poll() { return settled; },
+    __fox_poll: function __fox_poll(id) {
+      const out = settled[id];
+      if (out === undefined) return null;
+      delete settled[id];
+      return out;
+    },
     __fox_take: function __fox_take() {
       if (!outbox.length) return null;
       const batch = stringify(outbox);

@@ -36,6 +36,9 @@ MESSAGE_CHARS = 1000
 
 
 class PythonInstance:
+    reentrant = True
+    """A call may run while another of this instance's calls waits in fox.plugins.call (engine.actor)."""
+
     def __init__(self, source: Source, ctx: PluginContext, limits: Limits) -> None:
         self._link = HostLink(ctx)
         self._ctx = ctx
