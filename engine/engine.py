@@ -27,6 +27,7 @@ from engine.monitoring.report import PerformanceReport, performance_report
 from engine.monitoring.tracing import Tracing
 from engine.players import player_for
 from engine.players.tones import is_tone, tone_file
+from engine.registry.settings import RegistrySettings
 from engine.running.plugin import Plugin, PluginInfo
 from engine.running.state import IDLE, PluginState
 from engine.running.version import PluginVersion
@@ -138,10 +139,17 @@ class Engine:
         if monitoring.enabled and monitoring.alert_thresholds.watched():
             self._alerts = AlertEvaluator(monitoring, self._ordered, self._publish)
             self._spawn(self._alerts.run())
+        directories = self.directories
         if self.config.auto_load:
-            await self.load_directories(self.config.directories, installed=True)
-        if self.config.hot_reload and self.config.directories:
-            self.watch(self.config.directories)
+            await self.load_directories(directories, installed=True)
+        if self.config.hot_reload and directories:
+            self.watch(directories)
+
+    @property
+    def directories(self) -> tuple[Path, ...]:
+        """The configured plugin directories, and `registry.install_dir` once something was installed there."""
+        install_dir = RegistrySettings.from_config(self.config).install_dir
+        return (*self.config.directories, install_dir) if install_dir.is_dir() else self.config.directories
 
     async def load_directories(self, directories: Iterable[Path], *, installed: bool = False) -> list[PluginInfo]:
         """Load every plugin found, concurrently; failures go to `load_errors` and a `load_failed` event.

@@ -93,6 +93,26 @@ class DependencyError(FoxplugError):
     """Plugin dependencies are missing, cyclic or of the wrong version."""
 
 
+class RegistryError(FoxplugError):
+    """A plugin index or an artifact from it cannot be trusted or used; nothing installed changes."""
+
+
+class SignatureError(RegistryError):
+    """An index is unsigned, signed by another key than the trusted one, or its signature does not verify."""
+
+
+class ChecksumMismatch(RegistryError):
+    """A downloaded artifact's size or sha256 differs from what the signed index (or the lockfile) says."""
+
+
+class StaleIndex(RegistryError):
+    """An index is older than one seen before (lower `serial`) or past its `expires`: a replay or a stale mirror."""
+
+
+class UnsafeArchive(RegistryError):
+    """An artifact would write outside its folder (absolute path, `..`, link) or unpacks beyond the size cap."""
+
+
 class IncompatiblePlatform(FoxplugError):
     """No implementation of the plugin fits this machine."""
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.admin import serve_admin
 from engine.admin.client import AdminClient, admin_url
+from engine.cli import registry
 from engine.cli.author import show_plugin_output, with_plugin_config
 from engine.cli.console import (
     Console,
@@ -38,6 +39,11 @@ from engine.loading.platform_info import detect
 from engine.players.mpv_ipc import mpv_version
 from engine.runtimes import backend_for_extension
 from script_api.results import check_result
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """The configuration `--config` names (or the default one), for commands defined elsewhere."""
+    return _config(args)
 
 
 def _config(args: argparse.Namespace, **changes: Any) -> Config:
@@ -177,6 +183,8 @@ async def stats(args: argparse.Namespace) -> int:
 
 
 async def rollback(args: argparse.Namespace) -> int:
+    if args.installed:
+        return await registry.rollback_installed(args, _config(args))
     async with _admin(args, token=True) as client:
         info = await client.act(args.id, "rollback")
     if args.json:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.cli import commands
+from engine.cli import commands, registry
 from engine.cli.author import plugin_config_arg
 from engine.cli.console import (
     error_line,
@@ -178,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("id", type=_plugin_id, metavar="ID", help="the plugin id")
     sub.add_argument("--token", metavar="TOKEN", help="admin token (default: $FOXPLUG_TOKEN, else monitoring.token)")
+    sub.add_argument(
+        "--installed", action="store_true", help="switch an installed plugin back to its kept previous version"
+    )
+
+    registry.add_commands(command, with_json, commands.load_config)
 
     sub = command(
         "serve", commands.serve, "the engine as a player's sidecar, over stdio or gRPC (docs/serve.md, grpc.md)", plain
