@@ -11,7 +11,20 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-from benchmarks import dispatch, ecosystems, grpc, hop, host_api, load, metrics, native_wasm, process, reload, serve
+from benchmarks import (
+    dispatch,
+    ecosystems,
+    grpc,
+    hop,
+    host_api,
+    load,
+    metrics,
+    native_wasm,
+    process,
+    registry,
+    reload,
+    serve,
+)
 from benchmarks.common import Figure, table
 
 SUITES = {
@@ -26,6 +39,7 @@ SUITES = {
     "grpc": grpc.run,
     "ecosystems": ecosystems.run,
     "serve": serve.run,
+    "registry": registry.run,
 }
 
 

@@ -31,6 +31,8 @@ FIGURES = {
     "musicfree.search",
     "serve.stdio.round_trip",
     *(f"mpv.{kind}" for kind in ("spawn_ready", "pause_seen", "ipc_command")),
+    *(f"registry.{name}" for name in ("resolve_200", "conflict", "verify", "cached_install", "plugins_call")),
+    "registry.mutual_calls",
 }
 
 

@@ -70,9 +70,9 @@ def test_a_conflict_names_both_parents_and_the_versions_there_are() -> None:
 
 
 def test_a_missing_dependency_and_a_too_old_engine_are_named() -> None:
-    with pytest.raises(DependencyError, match=r"no version of `gone`.*no configured index lists it"):
+    with pytest.raises(DependencyError, match=r"`a 1\.0\.0` needs `gone` \^1, which no index lists"):
         resolve(ask("a"), index(release("a", "1.0.0", gone="^1")), "0.1.0")
-    with pytest.raises(DependencyError, match=r"`a 1\.0\.0` needs `engine` >=2.*this engine is 0\.1\.0"):
+    with pytest.raises(DependencyError, match=r"`a 1\.0\.0` needs `engine` >=2, and this engine is 0\.1\.0"):
         resolve(ask("a"), index(release("a", "1.0.0", engine=">=2")), "0.1.0")
 
 

@@ -32,10 +32,12 @@ def _installer(args: argparse.Namespace, config: Config) -> Installer:
 
     settings = RegistrySettings.from_config(config)
     bar = sys.stderr.isatty() and not getattr(args, "json", False)
-    return Installer(settings, _checker(config), downloads=_progress_bar if bar else None)
+    return Installer(settings, pipeline_check(config), downloads=_progress_bar if bar else None)
 
 
-def _checker(config: Config) -> Callable[[Sequence[Path]], Any]:
+def pipeline_check(config: Config) -> Callable[[Sequence[Path]], Any]:
+    """The installer's check: load the candidates, in order, in a scratch engine with a throwaway storage file."""
+
     async def check(paths: Sequence[Path]) -> None:
         with tempfile.TemporaryDirectory() as scratch:
             quiet = replace(

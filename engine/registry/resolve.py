@@ -39,7 +39,7 @@ class Requirement:
 
     def describe(self) -> str:
         who = f"`{self.parent}` needs" if self.parent else "the lockfile pins" if self.pinned else "you asked for"
-        return f"{who} `{self.id}` {self.range}"
+        return f"{who} `{self.id}` {self.range.text.strip() or '*'}"
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,8 @@ class _Provider(AbstractProvider):  # type: ignore[type-arg]
         self._engine = Candidate(ENGINE, engine, None)
         self._prerelease = prerelease
         self._deadline = deadline
+        self.unusable: dict[tuple[str, str], str] = {}
+        """(id, version) -> why no choice of the others can make it fit, found once per release."""
 
     def identify(self, requirement_or_candidate: Requirement | Candidate) -> str:
         return requirement_or_candidate.id
@@ -69,8 +71,10 @@ class _Provider(AbstractProvider):  # type: ignore[type-arg]
     def get_preference(
         self, identifier: str, resolutions: Any, candidates: Any, information: Any, backtrack_causes: Any
     ) -> Any:
+        # The engine first (one candidate), then what caused backtracking, then the fewest releases: a plugin
+        # with one release that cannot fit fails the whole request at once instead of after a long backtrack.
         causes = {cause.requirement.id for cause in backtrack_causes}
-        return (identifier != ENGINE, identifier not in causes, identifier)
+        return (identifier != ENGINE, identifier not in causes, len(self._releases.get(identifier, ())), identifier)
 
     def find_matches(
         self,
@@ -94,8 +98,38 @@ class _Provider(AbstractProvider):  # type: ignore[type-arg]
         return [
             c
             for c in pool
-            if c.version not in refused and all(r.range.allows(c.version, prerelease=self._prerelease) for r in wanted)
+            if c.version not in refused
+            and all(r.range.allows(c.version, prerelease=self._prerelease) for r in wanted)
+            and not self._unusable(c)
         ]
+
+    def _unusable(self, candidate: Candidate) -> str | None:
+        """Why a release can never fit, whatever else is chosen: a dependency (or engine range) that no release
+        satisfies. Pruned here, it costs no backtracking to find out."""
+        release = candidate.release
+        if release is None:
+            return None
+        key = (release.id, release.version)
+        if key not in self.unusable:
+            self.unusable[key] = next(
+                (
+                    f"`{release.id} {release.version}` needs `{r.id}` {r.range}, "
+                    + (f"and this engine is {self._engine.version}" if r.id == ENGINE else self._listed(r.id))
+                    for r in self.get_dependencies(candidate)
+                    if not any(r.range.allows(c.version, prerelease=self._prerelease) for c in self._pool(r.id))
+                ),
+                "",
+            )
+        return self.unusable[key] or None
+
+    def _listed(self, identifier: str) -> str:
+        versions = [r.version for r in self._releases.get(identifier, ()) if not r.yanked]
+        return f"which no index has (`{identifier}`: {', '.join(versions)})" if versions else "which no index lists"
+
+    def _pool(self, identifier: str) -> Iterable[Candidate]:
+        if identifier == ENGINE:
+            return [self._engine]
+        return (Candidate(identifier, r.semver, r) for r in self._releases.get(identifier, ()) if not r.yanked)
 
     def is_satisfied_by(self, requirement: Requirement, candidate: Candidate) -> bool:
         return requirement.range.allows(candidate.version, prerelease=self._prerelease)
@@ -126,7 +160,7 @@ def resolve(
     try:
         result = resolver.resolve(requirements, max_rounds=max_rounds)
     except ResolutionImpossible as error:
-        raise _impossible(error.causes, releases, engine_version) from None
+        raise _impossible(error.causes, releases, engine_version, provider.unusable) from None
     except ResolutionTooDeep:
         raise DependencyError(
             f"the resolver gave up after {max_rounds} rounds of backtracking",
@@ -142,17 +176,25 @@ def resolve(
     return chosen
 
 
-def _impossible(causes: Sequence[Any], releases: Mapping[str, Sequence[Release]], engine: str) -> DependencyError:
+def _impossible(
+    causes: Sequence[Any],
+    releases: Mapping[str, Sequence[Release]],
+    engine: str,
+    unusable: Mapping[tuple[str, str], str],
+) -> DependencyError:
     by_id: dict[str, list[Requirement]] = {}
     for cause in causes:
         by_id.setdefault(cause.requirement.id, []).append(cause.requirement)
     pid, asked = next(iter(by_id.items()))
+    blocked = [why for (rid, _), why in unusable.items() if rid == pid and why]
     if pid == ENGINE:
         have = f"this engine is {engine}"
     elif pid not in releases:
         have = "no configured index lists it"
     else:
         have = "available: " + ", ".join(r.version for r in releases[pid] if not r.yanked)
+        if blocked:
+            have += f"; none can fit: {blocked[0]}"
     return DependencyError(
         f"no version of `{pid}` satisfies {'; '.join(r.describe() for r in asked)} ({have})",
         plugin=pid,
