@@ -128,6 +128,8 @@ class Installer:
         for pid, release in self.lock().items():
             if release.index is None:
                 merged.setdefault(pid, []).append(release)
+        for found in merged.values():  # highest first; a stable sort keeps the earlier index first on a tie
+            found.sort(key=lambda r: r.semver, reverse=True)
         return merged
 
     # the commands
