@@ -103,7 +103,8 @@ class World:
 
     def snapshot(self) -> dict[str, bytes]:
         """Every file of the install, and the lockfile: what must not change when something is refused."""
-        files = {str(p.relative_to(self.root)): p.read_bytes() for p in self.install_dir.rglob("*") if p.is_file()}
+        installs = [p for base in self.root.glob("installed*") for p in base.rglob("*")]  # with .versions
+        files = {str(p.relative_to(self.root)): p.read_bytes() for p in installs if p.is_file()}
         files["lock"] = self.lockfile.read_bytes() if self.lockfile.exists() else b""
         return files
 
@@ -319,3 +320,22 @@ async def test_an_index_signed_by_minisign_itself_verifies(world: World) -> None
     )  # fmt: skip
     world.write_config(key=(keys / "k.pub").read_text().splitlines()[1])  # type: ignore[attr-defined]
     await world.ok("install", "lib-b")
+
+
+async def test_a_running_engine_serves_what_is_installed_and_updated(world: World) -> None:
+    from engine import Engine
+
+    await world.publish(world.lib_b("1.0.0"))
+    await world.ok("install", "lib-b")
+    failures: list[dict] = []
+    async with Engine.from_config(world.config) as fox:
+        fox.on("load_failed", failures.append)
+        assert fox.plugin("lib-b").version == "1.0.0"
+        await world.publish(world.lib_b("1.1.0"))
+        await world.ok("update")
+        for _ in range(100):  # the switch is a rename in a watched directory: a hot reload
+            if fox.plugin("lib-b").version == "1.1.0":
+                break
+            await asyncio.sleep(0.05)
+        assert (await fox.call("lib-b", "answer", 1))["version"] == "1.1.0"
+    assert failures == []

@@ -68,6 +68,8 @@ class PluginWatcher(FileSystemEventHandler):
         for directory in self._roots:
             if changed.is_relative_to(directory) and changed != directory:
                 root = directory / changed.relative_to(directory).parts[0]
+                if root.name.startswith("_") or is_editor_artifact(root.name):  # what discover skips, e.g. .versions
+                    return None
                 if self._only is None or root == self._only:
                     return root
         return None

@@ -5,7 +5,7 @@ content-addressed cache (`cache_dir/artifacts/<sha256>`) or take it from there, 
 against the signed index or the lockfile → unpack into a staging folder (engine.registry.unpack) → check
 every plugin of the new set through the load pipeline (the `check` the caller gives: compile, `init`,
 dependencies) → switch each changed plugin in with a rename, moving the old one to
-`install_dir/.versions/<id>/<version>/` (kept for rollback) → write the lockfile. A failure before the
+`<install_dir>.versions/<id>/<version>/` (kept for rollback) → write the lockfile. A failure before the
 switch changes nothing on disk but the cache; the switch itself is one rename per plugin.
 """
 
@@ -43,9 +43,6 @@ Check = Callable[[Sequence[Path]], Awaitable[None]]
 
 Downloads = Callable[[str, int | None], AbstractAsyncContextManager[Progress]]
 """`downloads(label, total)` -> a context giving the per-chunk progress callback (a bar on a terminal)."""
-
-VERSIONS = ".versions"
-STAGING = ".staging"
 
 
 @dataclass(frozen=True)
@@ -206,7 +203,7 @@ class Installer:
             raise PluginNotFound(
                 f"`{plugin_id}` has no previous installed version to roll back to",
                 plugin=plugin_id,
-                hint=f"versions are kept in {self.settings.install_dir / VERSIONS} by install and update",
+                hint=f"versions are kept in {self._beside('versions')} by install and update",
             )
         folder = kept[0]
         entry = json.loads((folder / "lock.json").read_text(encoding="utf-8"))
@@ -352,8 +349,14 @@ class Installer:
     def _store(self, data: bytes, digest: str) -> None:
         write_atomically(self.settings.cache_dir / "artifacts" / digest, data)
 
+    def _beside(self, kind: str) -> Path:
+        """`<install_dir>.staging` and `<install_dir>.versions`: beside it, so a switch is a rename on one file
+        system, and outside it, so the engine watching install_dir never takes them for plugins."""
+        install_dir = self.settings.install_dir
+        return install_dir.with_name(f"{install_dir.name}.{kind}")
+
     def _staging(self) -> tempfile.TemporaryDirectory[str]:
-        root = self.settings.install_dir / STAGING
+        root = self._beside("staging")
         root.mkdir(parents=True, exist_ok=True)
         return _Staging(root)
 
@@ -362,10 +365,11 @@ class Installer:
         if current is not None:
             self._keep(current, entry)
         suffix = "" if new.is_dir() else new.suffix
+        self.settings.install_dir.mkdir(parents=True, exist_ok=True)
         new.rename(self.settings.install_dir / f"{plugin_id}{suffix}")
 
     def _keep(self, current: Installed, entry: Release | None) -> None:
-        folder = self.settings.install_dir / VERSIONS / current.manifest.id / current.manifest.version
+        folder = self._beside("versions") / current.manifest.id / current.manifest.version
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
@@ -377,7 +381,7 @@ class Installer:
 
     def _kept(self, plugin_id: str) -> list[Path]:
         """Kept versions that can be rolled back to, newest first."""
-        root = self.settings.install_dir / VERSIONS / plugin_id
+        root = self._beside("versions") / plugin_id
         found = [p for p in root.iterdir() if (p / "lock.json").is_file()] if root.is_dir() else []
         return sorted(found, key=lambda p: p.stat().st_mtime_ns, reverse=True)
 
