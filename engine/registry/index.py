@@ -76,7 +76,10 @@ async def read_url(
     """The body at an http(s):// or file:// URL, refused past `limit` bytes (before reading, when it says so)."""
     parts = urlsplit(url)
     if parts.scheme == "file":
-        return await asyncio.to_thread(_read_file, Path(unquote(parts.path)), limit, what)
+        data = await asyncio.to_thread(_read_file, Path(unquote(parts.path)), limit, what)
+        if progress is not None:
+            progress(len(data))
+        return data
     if parts.scheme not in ("http", "https"):
         raise RegistryError(f"{what}: {url!r} is not an http(s):// or file:// URL")
     try:
