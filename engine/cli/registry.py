@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -36,21 +35,21 @@ def _installer(args: argparse.Namespace, config: Config) -> Installer:
 
 
 def pipeline_check(config: Config) -> Callable[[Sequence[Path]], Any]:
-    """The installer's check: load the candidates, in order, in a scratch engine with a throwaway storage file."""
+    """The installer's check: load the candidates, in order, in a scratch engine whose storage is in memory
+    (an `init` that writes touches nothing of the user's)."""
 
     async def check(paths: Sequence[Path]) -> None:
-        with tempfile.TemporaryDirectory() as scratch:
-            quiet = replace(
-                config,
-                directories=(),
-                auto_load=False,
-                hot_reload=False,
-                storage=Path(scratch) / "check.sqlite3",
-                monitoring=replace(config.monitoring, enabled=False),
-            )
-            async with Engine(quiet) as engine:
-                for path in paths:
-                    await engine.load(path)
+        scratch = replace(
+            config,
+            directories=(),
+            auto_load=False,
+            hot_reload=False,
+            storage=Path(":memory:"),
+            monitoring=replace(config.monitoring, enabled=False),
+        )
+        async with Engine(scratch) as engine:
+            for path in paths:
+                await engine.load(path)
 
     return check
 

@@ -146,12 +146,20 @@ class Range:
 
     text: str
     sets: tuple[tuple[Comparator, ...], ...]
+    _answers: dict[tuple[tuple[object, ...], bool], bool] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """Answers given so far: a resolver asks each range about the same few versions thousands of times."""
 
     def allows(self, version: Version | str, *, prerelease: bool = False) -> bool:
         """Whether `version` lies in the range; `prerelease` drops the prerelease rule (the bounds still hold:
         unlike npm's `includePrerelease`, `^1.2` does not start at 1.2.0-0)."""
         have = parse_version(version) if isinstance(version, str) else version
-        return any(_holds(bounds, have, prerelease) for bounds in self.sets)
+        question = (have.key, prerelease)
+        answer = self._answers.get(question)
+        if answer is None:
+            answer = self._answers[question] = any(_holds(bounds, have, prerelease) for bounds in self.sets)
+        return answer
 
     def __str__(self) -> str:
         return self.text
