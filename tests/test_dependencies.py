@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from engine import Engine
 from engine.errors import DependencyError, PermissionDenied, PluginError, PluginTimeout
@@ -182,3 +185,15 @@ async def test_a_reload_outside_a_dependents_range_is_refused_and_the_old_versio
             await fox.reload("lib-b")
         assert fox.plugin("lib-b").version == "1.4.0"
         assert (await fox.call("app-js", "ask", 2))["doubled"] == 4
+
+
+def test_foxplug_check_loads_dependencies_first_whatever_the_order_given(write_plugin, engine_config, tmp_path) -> None:
+    config = tmp_path / "plugins.yaml"
+    config.write_text(yaml.safe_dump(engine_config(monitoring={"enabled": False})))
+    app_path, lib_path = app(write_plugin), lib(write_plugin)
+    result = subprocess.run(
+        [sys.executable, "-m", "engine", "--config", str(config), "check", str(app_path), str(lib_path)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"OK app-js 1.0.0 js {app_path}", f"OK lib-b 1.4.0 lua {lib_path}"]

@@ -33,8 +33,9 @@ from engine.cli.scaffold import scaffold
 from engine.config import Config, default_config_path
 from engine.engine import Engine
 from engine.errors import FoxplugError, PluginNotFound
+from engine.loading.dependencies import plan
 from engine.loading.discover import discover
-from engine.loading.manifest import MANIFEST_FILE
+from engine.loading.manifest import MANIFEST_FILE, read_plugin
 from engine.loading.platform_info import detect
 from engine.players.mpv_ipc import mpv_version
 from engine.runtimes import backend_for_extension
@@ -198,16 +199,20 @@ async def check(args: argparse.Namespace) -> int:
     config = _config(args, auto_load=False, hot_reload=False)
     # A plugin the config disables is only listed when loaded; checking it must still compile and init it.
     enabled = {plugin_id: replace(s, enabled=True) for plugin_id, s in config.plugin_configs.items()}
-    reports: list[dict[str, Any]] = []
+    results: dict[str, dict[str, Any]] = {}
+    paths = _plugin_paths(args.paths)
+    order, needed = _dependencies_first(paths)
     async with Engine(replace(config, plugin_configs=enabled)) as engine:
-        for path in _plugin_paths(args.paths):
+        for path in order:
             try:
                 info = await engine.load(path)
             except FoxplugError as error:
-                reports.append({"path": path, "ok": False, "error": error_line(error)})
+                results[path] = {"path": path, "ok": False, "error": error_line(error)}
                 continue
-            await engine.unload(info.id)
-            reports.append({"path": path, "ok": True, "id": info.id, "version": info.version, "runtime": info.runtime})
+            if info.id not in needed:  # a dependency of another checked plugin stays loaded for it
+                await engine.unload(info.id)
+            results[path] = {"path": path, "ok": True, "id": info.id, "version": info.version, "runtime": info.runtime}
+    reports = [results[path] for path in paths]
     if args.json:
         _print_json(reports)
     else:
@@ -230,6 +235,23 @@ def _plugin_paths(paths: list[str]) -> list[str]:
         else:
             found.append(path)
     return found
+
+
+def _dependencies_first(paths: list[str]) -> tuple[list[str], set[str]]:
+    """The paths in an order where each plugin comes after the checked plugins it depends on (unreadable ones
+    first, to report), and the ids some checked plugin depends on."""
+    manifests, unreadable = {}, []
+    for path in paths:
+        try:
+            manifest = read_plugin(Path(path).resolve())[0]
+        except FoxplugError:
+            unreadable.append(path)
+            continue
+        manifests.setdefault(manifest.id, (path, manifest))
+    ordered = plan({pid: manifest for pid, (_, manifest) in manifests.items()})
+    rank = {manifests[pid][0]: n for n, pid in enumerate([*ordered.order, *ordered.errors])}
+    needed = {dep for _, manifest in manifests.values() for dep in manifest.dependencies}
+    return unreadable + sorted((p for p in paths if p not in unreadable), key=lambda p: rank.get(p, len(rank))), needed
 
 
 def _is_path(target: str) -> bool:
