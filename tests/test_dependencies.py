@@ -20,7 +20,10 @@ id: lib-b
 version: {version}
 ---]]
 local M = {{}}
-function M.answer(x) return {{ from = "lua", doubled = x * 2, caller_has_storage = fox.storage ~= nil }} end
+function M.answer(x)
+  local stored = pcall(fox.storage.set, "k", x)  -- the caller may store; this plugin may not
+  return {{ from = "lua", doubled = x * 2, callee_may_store = stored }}
+end
 function M.fail() error("lib-b broke") end
 function M.spin() while true do end end
 return M
@@ -31,7 +34,7 @@ APP_JS = """
 id: app-js
 version: 1.0.0
 dependencies: {deps}
-permissions: {{plugins.call: true}}
+permissions: {{plugins.call: true, storage: true}}
 ---*/
 export async function ask(x) {{ return await fox.plugins.call("lib-b", "answer", x); }}
 export async function broken() {{ return await fox.plugins.call("lib-b", "fail"); }}
@@ -53,7 +56,7 @@ async def test_a_js_plugin_gets_its_lua_dependencys_answer(write_plugin, engine_
     lib(write_plugin)
     async with Engine(engine_config([tmp_path / "plugins"])) as fox:
         assert fox.load_errors == {}
-        assert await fox.call("app-js", "ask", 21) == {"from": "lua", "doubled": 42, "caller_has_storage": True}
+        assert await fox.call("app-js", "ask", 21) == {"from": "lua", "doubled": 42, "callee_may_store": False}
 
 
 async def test_the_callees_error_is_a_plugin_error_in_the_caller_naming_both(write_plugin, engine_config) -> None:
@@ -74,7 +77,7 @@ async def test_the_callee_runs_within_the_callers_remaining_deadline(write_plugi
         with pytest.raises((PluginTimeout, PluginError), match="deadline"):  # the callee's, or then the caller's
             await fox.call("app-js", "spin", timeout=0.5)
         assert time.monotonic() - started < 1.5
-        assert await fox.call("app-js", "ask", 1) == {"from": "lua", "doubled": 2, "caller_has_storage": True}
+        assert await fox.call("app-js", "ask", 1) == {"from": "lua", "doubled": 2, "callee_may_store": False}
 
 
 async def test_only_declared_dependencies_can_be_called(write_plugin, engine_config) -> None:
