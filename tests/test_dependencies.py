@@ -200,3 +200,16 @@ def test_foxplug_check_loads_dependencies_first_whatever_the_order_given(write_p
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [f"OK app-js 1.0.0 js {app_path}", f"OK lib-b 1.4.0 lua {lib_path}"]
+
+
+async def test_a_dependency_that_fails_to_start_keeps_its_dependents_from_starting(
+    write_plugin, engine_config, tmp_path: Path
+) -> None:
+    write_plugin("lib_b.lua", '--[[---\nid: lib-b\nversion: 1.0.0\n---]]\nreturn { init = function() error("no") end }')
+    app(write_plugin)
+    async with Engine(engine_config([tmp_path / "plugins"])) as fox:
+        assert fox.plugins == []
+        error = fox.load_errors[str(tmp_path / "plugins" / "app.js")]
+        assert isinstance(error, DependencyError)
+        assert "`app-js` is not started: its dependency `lib-b` (^1.0) failed: PluginError: " in str(error)
+        assert "lib_b.lua:5: init() failed: no" in str(error)
