@@ -25,11 +25,13 @@ def dispatch(ctx: PluginContext, name: str, args: Sequence[Any]) -> Any:
     while args and args[-1] is None:
         args = args[:-1]
     params = fn.params
-    variadic = bool(params) and params[-1].variadic
-    if len(args) > len(params) and not variadic:
-        raise PluginError(f"fox.{name} takes at most {len(params)} arguments, got {len(args)}", plugin=ctx.plugin_id)
-    for index in range(max(len(params), len(args))):
-        param = params[min(index, len(params) - 1)]
+    if len(args) > len(params):
+        if not (params and params[-1].variadic):
+            raise PluginError(
+                f"fox.{name} takes at most {len(params)} arguments, got {len(args)}", plugin=ctx.plugin_id
+            )
+        params = params + (params[-1],) * (len(args) - len(params))  # the variadic one, for each extra argument
+    for index, param in enumerate(params):
         value = args[index] if index < len(args) else None
         if not param.accepts(value):
             got = "nothing" if value is None else type(value).__name__
