@@ -339,3 +339,25 @@ async def test_a_running_engine_serves_what_is_installed_and_updated(world: Worl
             await asyncio.sleep(0.05)
         assert (await fox.call("lib-b", "answer", 1))["version"] == "1.1.0"
     assert failures == []
+
+
+async def test_a_version_the_index_withdraws_stays_installed_and_does_not_block_other_installs(world: World) -> None:
+    await world.publish(world.lib_b("1.0.0"), world.app_a("1.0.0"))
+    await world.ok("install", "app-a")
+    index = json.loads((world.site / "index.json").read_text())
+    del index["plugins"]["lib-b"]  # withdrawn by the publisher
+    index["serial"] += 1
+    (world.site / "index.json").write_text(json.dumps(index))
+    await world.ok("index", "sign", str(world.site / "index.json"), "--key", str(world.key))
+    solo = world.source("solo")
+    (solo / "solo.lua").write_text(
+        "--[[---\nid: solo\nversion: 1.0.0\n---]]\nreturn { hi = function() return 1 end }\n"
+    )
+    await world.publish(solo)
+    await world.ok("install", "solo")
+    lock = json.loads(world.lockfile.read_text())["plugins"]
+    assert {pid: entry["version"] for pid, entry in lock.items()} == {
+        "app-a": "1.0.0",
+        "lib-b": "1.0.0",
+        "solo": "1.0.0",
+    }

@@ -117,13 +117,14 @@ class Installer:
         return self._indexes
 
     async def releases(self) -> dict[str, list[Release]]:
-        """Every release of every index (earlier indexes first), plus what the lockfile pins from URLs."""
+        """Every release of every index (earlier indexes first), plus what the lockfile pins that no index lists
+        (installed from a URL, or since withdrawn): what is installed stays a valid choice."""
         merged: dict[str, list[Release]] = {}
         for index in await self.indexes():
             for pid, found in index.releases.items():
                 merged.setdefault(pid, []).extend(found)
         for pid, release in self.lock().items():
-            if release.index is None:
+            if all(r.version != release.version for r in merged.get(pid, ())):
                 merged.setdefault(pid, []).append(release)
         for found in merged.values():  # highest first; a stable sort keeps the earlier index first on a tie
             found.sort(key=lambda r: r.semver, reverse=True)
