@@ -214,7 +214,10 @@ class Installer:
         (path,) = (p for p in folder.iterdir() if p.name != "lock.json")
         with self._staging() as staging:
             moved = staging / path.name
-            shutil.copytree(path, moved) if path.is_dir() else shutil.copy2(path, moved)
+            if path.is_dir():
+                shutil.copytree(path, moved)
+            else:
+                shutil.copy2(path, moved)
             await self._check(self._load_order({**lock, plugin_id: release}, {plugin_id: moved}))
             self._switch(plugin_id, moved, current, lock.get(plugin_id))
         shutil.rmtree(folder, ignore_errors=True)
@@ -226,7 +229,7 @@ class Installer:
         """One plugin file or zip at a URL, recorded in the lockfile with its sha256 (no index vouches for it)."""
         name = PurePosixPath(urlsplit(url).path).name or "plugin"
         data = await self._download(url, None, name)
-        digest = hashlib.sha256(data).hexdigest()
+        digest = await _sha256(data)
         lock = self.lock()
         with self._staging() as staging:
             path = await asyncio.to_thread(unpack, data, name, staging / "new", self.settings.max_plugin_size)
@@ -321,7 +324,7 @@ class Installer:
         cached = self.settings.cache_dir / "artifacts" / release.sha256
         if cached.is_file():
             data = await asyncio.to_thread(cached.read_bytes)
-            if hashlib.sha256(data).hexdigest() == release.sha256:
+            if await _sha256(data) == release.sha256:
                 return data
         data = await self._download(release.url, release.size, f"{release.id} {release.version}")
         if release.size is not None and len(data) != release.size:
@@ -330,7 +333,7 @@ class Installer:
                 plugin=release.id,
                 hint="the artifact on the server is not the one the index was signed for",
             )
-        digest = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
+        digest = await _sha256(data)
         if digest != release.sha256:
             raise ChecksumMismatch(
                 f"`{release.id}` {release.version} from {release.url} has sha256 {digest}, not {release.sha256}",
@@ -395,6 +398,11 @@ class _Staging(tempfile.TemporaryDirectory):  # type: ignore[type-arg]
 
     def __enter__(self) -> Path:  # type: ignore[override]
         return Path(self.name)
+
+
+async def _sha256(data: bytes) -> str:
+    """Off the event loop: the artifact may be megabytes."""
+    return await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
 
 
 def _parse_spec(spec: str) -> tuple[str, str]:
