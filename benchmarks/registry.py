@@ -177,13 +177,15 @@ return {{ ping = function(n) if n == 0 then return "{me}" end; return fox.plugin
 """
 
 
-async def _median_async(fn: Callable[[], Awaitable[Any]], rounds: int) -> float:
-    times = []
+async def _medians(rounds: int, *fns: Callable[[], Awaitable[Any]]) -> list[float]:
+    """Median seconds of each, from rounds taken in turn, so drift on a shared machine hits all alike."""
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(rounds):
-        started = time.perf_counter()
-        await fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        for fn, spent in zip(fns, times, strict=True):
+            started = time.perf_counter()
+            await fn()
+            spent.append(time.perf_counter() - started)
+    return [statistics.median(spent) for spent in times]
 
 
 async def _plugins_call(folder: Path, quick: bool) -> list[Figure]:
@@ -191,7 +193,7 @@ async def _plugins_call(folder: Path, quick: bool) -> list[Figure]:
     (folder / "caller.lua").write_text(CALLER)
     (folder / "a.lua").write_text(PING.format(me="ping-a", other="ping-b"))
     (folder / "b.lua").write_text(PING.format(me="ping-b", other="ping-a"))
-    n, rounds = (20, 5) if quick else (200, 15)
+    n, rounds = (20, 5) if quick else (200, 31)
     value = {"title": "Hey Jude", "track": 21}
     config = {"plugins": {"storage": str(folder / "p.sqlite3"), "monitoring": {"enabled": False}}}
     async with Engine(config) as fox:
@@ -205,8 +207,7 @@ async def _plugins_call(folder: Path, quick: bool) -> list[Figure]:
             for _ in range(n):
                 await fox.call("callee", "echo", value)
 
-        plugin_side = await _median_async(lambda: fox.call("caller", "go", n, value), rounds)
-        host = await _median_async(host_side, rounds)
+        plugin_side, host = await _medians(rounds, lambda: fox.call("caller", "go", n, value), host_side)
         chains = ["ping-a", "ping-b"] * 4
 
         async def together() -> None:
@@ -216,8 +217,7 @@ async def _plugins_call(folder: Path, quick: bool) -> list[Figure]:
             for p in chains:
                 await fox.call(p, "ping", 6)
 
-        mutual = await _median_async(together, rounds)
-        sequential = await _median_async(in_turn, rounds)
+        mutual, sequential = await _medians(rounds, together, in_turn)
     return [
         Figure(
             "registry.plugins_call",
