@@ -15,7 +15,7 @@ from typing import Any
 from engine.config import Config, default_config_path
 from engine.errors import FoxplugError, PluginError, PluginNotFound
 from engine.events import EventBus, Listener
-from engine.fanout import Reply, SearchResult, ask
+from engine.fanout import Reply, SearchResult, ask, search_items
 from engine.gate.permissions import PermissionGate
 from engine.loading.dependencies import LoadedVersions, in_dependency_order
 from engine.loading.discover import discover, fingerprint
@@ -408,12 +408,13 @@ class Engine:
         """Ask every `search` provider at once; a slow or failing one costs only its own entry in `errors`."""
         result = SearchResult()
         for reply in await ask(
-            self._ordered("search"), "search", (query, {"type": type, "limit": limit}), timeout=timeout
+            self._ordered("search"),
+            "search",
+            (query, {"type": type, "limit": limit}),
+            accept=search_items(type, limit),
+            timeout=timeout,
         ):
-            if reply.error is not None:
-                result.errors[reply.plugin.id] = f"{reply.error.__class__.__name__}: {reply.error}"
-            else:
-                result.add(reply.value, type, reply.plugin.id, limit)
+            result.add(reply)
         return result
 
     async def lyrics(
@@ -422,7 +423,7 @@ class Engine:
         """The first `lyrics` provider, by priority, that answers with lyrics (its id in `Lyrics.source`).
         Providers that failed are logged, and named with their error in `failures` when one is given."""
 
-        def parsed(answer: Any) -> Lyrics | None:
+        def parsed(plugin: Plugin, answer: Any) -> Lyrics | None:
             return Lyrics.from_plugin(answer, path="get_lyrics()") if answer else None
 
         replies = await ask(
@@ -449,7 +450,7 @@ class Engine:
             "get_song_url",
             arguments,
             first_result=True,
-            accept=partial(media_source_from_plugin, source="", path="get_song_url()"),
+            accept=lambda plugin, answer: media_source_from_plugin(answer, source="", path="get_song_url()"),
             timeout=timeout,
         )
         answer = _first_answer(replies, "song_url")
@@ -504,18 +505,22 @@ class Engine:
 
 
 def _first_answer(replies: list[Reply], capability: str, failures: dict[str, str] | None = None) -> Reply | None:
-    """The answer of a first-result ask, if one came; the providers that failed on the way are logged, and
-    named with their error in `failures` when one is given."""
+    """The answer of a first-result ask, if one came; the providers that failed on the way, whatever the failure,
+    are logged (one provider's failure costs only its answer), and named with their error in `failures` when one
+    is given."""
     for reply in replies:
-        if isinstance(reply.error, FoxplugError | ValueError):
+        if reply.error is not None:
+            kind = type(reply.error).__name__
             log.warning(
-                "%s from %s failed: %s", capability, reply.plugin.id, reply.error, extra={"plugin": reply.plugin.id}
+                "%s from %s failed: %s: %s",
+                capability,
+                reply.plugin.id,
+                kind,
+                reply.error,
+                extra={"plugin": reply.plugin.id},
             )
             if failures is not None:
-                kind = type(reply.error).__name__ if isinstance(reply.error, FoxplugError) else "PluginError"
                 failures[reply.plugin.id] = f"{kind}: {reply.error}"
-        elif reply.error is not None:
-            raise reply.error
     last = replies[-1] if replies else None
     return last if last is not None and last.error is None and last.value is not None else None
 

@@ -227,3 +227,8 @@ def print_figures(label: str, figures: list[tuple[str, float, float, float]]) ->
         print(f"\n{label:<40}{'error after':>12}{'bystander':>11}{'loop turn':>11}")
         for name, elapsed, bystander, turn in figures:
             print(f"{name:<40}{elapsed * 1000:>9.0f} ms{bystander * 1000:>8.1f} ms{turn * 1000:>8.1f} ms")
+
+
+@pytest.fixture(autouse=True)
+def _watched(loop_watchdog: Any) -> None:
+    """Every hostile-plugin test runs under the event-loop watchdog."""
