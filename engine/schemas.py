@@ -233,7 +233,12 @@ def problems(data: Any, schema_name_or_schema: str | dict[str, Any]) -> Iterator
         validator = _shipped_validator(schema_name_or_schema)
     else:
         validator = Draft202012Validator(schema_name_or_schema)
-    if validator.is_valid(data):
+    try:
+        if validator.is_valid(data):
+            return
+        errors = sorted(validator.iter_errors(data), key=lambda e: (-len(e.absolute_path), str(e.path)))
+    except (ValueError, RecursionError) as exc:  # the checker's own messages repr the data: an int past 4,300 digits
+        yield Problem((), f"cannot be checked: {type(exc).__name__}: {_clipped(str(exc))}")
         return
-    for error in sorted(validator.iter_errors(data), key=lambda e: (-len(e.absolute_path), str(e.path))):
+    for error in errors:
         yield _explain(error)
