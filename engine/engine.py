@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import Config, default_config_path
-from engine.errors import FoxplugError, PluginError, PluginNotFound
+from engine.errors import FoxplugError, ManifestError, PluginError, PluginNotFound
 from engine.events import EventBus, Listener
 from engine.fanout import Reply, SearchResult, ask, search_items
 from engine.gate.permissions import PermissionGate
 from engine.loading.dependencies import LoadedVersions, in_dependency_order
 from engine.loading.discover import discover, fingerprint
-from engine.loading.pipeline import LoadEnv, load_plugin
+from engine.loading.pipeline import LoadEnv, load_plugin, read_version
 from engine.loading.reload import PluginWatcher, carry_state
 from engine.monitoring.alerts import AlertEvaluator
 from engine.monitoring.metrics import Metrics, sample_memory
@@ -254,14 +254,21 @@ class Engine:
             if current is not None and not force and fingerprint(root) == current.digest:
                 self._publish("plugin_unchanged", {"id": current.id, "version": current.manifest.version})
                 return None
+            env = await self._load_env()
             try:
-                plugin = await load_plugin(root, await self._load_env(), enabled=_kept_off(current))
+                version = await asyncio.to_thread(read_version, root, env.installed.get(root))
+                if current is not None:
+                    _refuse_lost_manifest(current, version)
+                plugin = await load_plugin(root, env, version=version, enabled=_kept_off(current))
+                info = await self._install(plugin, started)
             except FoxplugError as error:
                 self._publish_failure(root, current, error)
                 if force:  # an explicit reload tells its caller why; the running version keeps serving
                     raise
                 return None
-            return await self._install(plugin, started)
+            if current is not None and current.id != info.id:  # the file now names another plugin
+                await self.unload(current.id)
+            return info
 
     def _publish_failure(self, root: Path, current: Plugin | None, error: FoxplugError) -> None:
         log.error("%s: %s", type(error).__name__, error)
@@ -269,7 +276,10 @@ class Engine:
             self.load_errors[str(root)] = error
             self._publish("load_failed", {"path": str(root), "error": error.to_dict()})
         else:
-            self._publish("reload_failed", {"id": current.id, "path": str(root), "error": error.to_dict()})
+            self._publish(
+                "reload_failed",
+                {"id": current.id, "path": str(root), "reason": error.message, "error": error.to_dict()},
+            )
 
     def watch(self, paths: Iterable[Path], *, only: Path | None = None) -> None:
         """Reload on save: watch directories (or, with `only`, one plugin inside its parent directory)."""
@@ -523,6 +533,18 @@ def _first_answer(replies: list[Reply], capability: str, failures: dict[str, str
                 failures[reply.plugin.id] = f"{kind}: {reply.error}"
     last = replies[-1] if replies else None
     return last if last is not None and last.error is None and last.value is not None else None
+
+
+def _refuse_lost_manifest(current: Plugin, version: PluginVersion) -> None:
+    """A file that had a manifest and now has none is an empty or half-written save, not a new plugin: serving
+    a blank default-id plugin in its place would silently drop every function the running version has."""
+    if current.manifest.data and not version.manifest.data:
+        raise ManifestError(
+            "the file has no manifest any more (empty or half-written?); the running version keeps serving",
+            plugin=current.id,
+            file=str(version.manifest.path),
+            hint="save the file again with its manifest",
+        )
 
 
 def _kept_off(current: Plugin | None) -> bool | None:
