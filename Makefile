@@ -39,7 +39,7 @@ test: $(STAMP) plugins
 
 # The fuzz suites with thousands of examples each (`make test` runs a few seconds of them).
 fuzz: $(STAMP)
-	FOXPLUG_FUZZ=1 $(PY) -m pytest -q -n 2 tests/fuzz
+	FOXPLUG_FUZZ=1 $(PY) -m pytest -q -n 2 --timeout 1800 tests/fuzz
 
 bench: $(STAMP) plugins
 	$(PY) -m benchmarks
