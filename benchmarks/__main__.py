@@ -11,7 +11,20 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-from benchmarks import dispatch, ecosystems, grpc, hop, host_api, load, metrics, native_wasm, process, reload, serve
+from benchmarks import (
+    dispatch,
+    ecosystems,
+    grpc,
+    hop,
+    host_api,
+    hostile,
+    load,
+    metrics,
+    native_wasm,
+    process,
+    reload,
+    serve,
+)
 from benchmarks.common import Figure, table
 
 SUITES = {
@@ -19,6 +32,7 @@ SUITES = {
     "hop": hop.run,
     "load": load.run,
     "host_api": host_api.run,
+    "hostile": hostile.run,
     "metrics": metrics.run,
     "native_wasm": native_wasm.run,
     "process": process.run,
