@@ -11,6 +11,8 @@ MAX_NUMBER = 2**53
 """Past this a number is not a count, a duration or a timestamp (and scaling it may overflow a float)."""
 MAX_DEPTH = 64
 """How deeply plugin-private JSON (``extra``) may nest; the host's own copies recurse."""
+MAX_TEXT = 1 << 16
+"""Characters of one text field (a title, a name, a URL); whole documents such as LRC are bounded elsewhere."""
 
 
 def at(path: str, key: str) -> str:
@@ -57,17 +59,20 @@ def as_list(value: Any, where: str) -> list[Any]:
     raise type_error(where, "a list", value)
 
 
-def as_str(value: Any, where: str) -> str:
+def as_str(value: Any, where: str, *, limit: int | None = MAX_TEXT) -> str:
+    """A string of at most `limit` characters (None: bounded by the result-size limit alone)."""
     if not isinstance(value, str):
         raise type_error(where, "a string", value)
+    if limit is not None and len(value) > limit:
+        raise invalid(where, f"expected at most {limit:,} characters, got {len(value):,}")
     return value
 
 
-def opt_str(value: Any, where: str) -> str | None:
+def opt_str(value: Any, where: str, *, limit: int | None = MAX_TEXT) -> str | None:
     """Plugins often send ``""`` for "unknown", so it means the same as a missing value."""
     if value is None or value == "":
         return None
-    return as_str(value, where)
+    return as_str(value, where, limit=limit)
 
 
 def as_id(value: Any, where: str, *, required: bool = True) -> str:

@@ -228,18 +228,18 @@ class Lyrics:
         if isinstance(data, str):
             data = {"lrc": data}
         obj = as_object(data, path, "a string or an object")
-        translation = opt_str(obj.get("translation"), at(path, "translation"))
-        plain = opt_str(obj.get("plain"), at(path, "plain"))
+        translation = opt_str(obj.get("translation"), at(path, "translation"), limit=None)
+        plain = opt_str(obj.get("plain"), at(path, "plain"), limit=None)
         source = source or as_str(obj.get("source") or "", at(path, "source"))
         lines_path = at(path, "lines")
         lines = as_list(obj.get("lines") or [], lines_path)
         if lines:
             parsed = tuple(LyricLine.from_plugin(line, path=f"{lines_path}[{i}]") for i, line in enumerate(lines))
-            lrc = as_str(obj.get("lrc") or "", at(path, "lrc"))
+            lrc = as_str(obj.get("lrc") or "", at(path, "lrc"), limit=None)
             return cls(lrc=lrc, translation=translation, lines=parsed, plain=plain or _words(parsed), source=source)
         if plain is not None and not obj.get("lrc"):
             return cls(lrc="", translation=translation, plain=plain, source=source)
-        lrc = as_str(obj.get("lrc"), at(path, "lrc"))
+        lrc = as_str(obj.get("lrc"), at(path, "lrc"), limit=None)
         parsed = parse_lrc(lrc, translation)
         if not parsed and lrc.strip() and plain is None:  # no timed line at all: plain lyrics given as `lrc`
             plain = lrc.strip()

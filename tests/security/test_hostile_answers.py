@@ -46,6 +46,15 @@ HOSTILE = {
         def search(query, opts):
             return [{"id": 10 ** 400, "title": "x", "duration": 10 ** 400}]
     ''',
+    "huge_title.lua": """
+        --[[---
+        id: huge-title
+        version: 1.0.0
+        ---]]
+        local M = {}
+        function M.search(q) return {{id = "1", title = string.rep("x", 100000)}} end
+        return M
+    """,
     "deep_extra.js": """
         /*---
         id: deep-extra
@@ -90,7 +99,8 @@ async def fox(engine_config: Callable[..., dict[str, Any]], write_plugin: Write)
 async def test_a_hostile_number_or_nesting_costs_only_its_source(fox: Engine) -> None:
     result = await fox.search("anything")
     assert [song.title for song in result.items] == ["kept"]
-    assert set(result.errors) == {"huge-float", "huge-int", "deep-extra"}
+    assert set(result.errors) == {"huge-float", "huge-int", "deep-extra", "huge-title"}
+    assert "at most 65,536 characters" in result.errors["huge-title"]
     assert "duration_s" in result.errors["huge-float"] and "2**53" in result.errors["huge-float"]
     assert "2**53" in result.errors["huge-int"]
     assert "nested deeper" in result.errors["deep-extra"]
