@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import reprlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -122,6 +123,14 @@ def _clipped(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
 
 
+def _shown(value: Any) -> str:
+    """A short repr of a value in a message: a nested document shows its start, an int past 4,300 digits its kind."""
+    try:
+        return reprlib.repr(value)
+    except ValueError:
+        return f"<{type(value).__name__} too large to show>"
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     path: tuple[str | int, ...]
@@ -154,14 +163,14 @@ def _explain(error: ValidationError) -> Problem:
         ref = "semver" if "semver" in str(error.schema_path) or "(0|[1-9]" in error.validator_value else None
         friendly = _FRIENDLY_PATTERNS.get(ref or error.validator_value)
         if friendly:
-            return Problem(path, f"{error.instance!r} {friendly}")
+            return Problem(path, f"{_shown(error.instance)} {friendly}")
         if "description" in error.schema:
-            return Problem(path, f"{error.instance!r} is not of the expected form", error.schema["description"])
+            return Problem(path, f"{_shown(error.instance)} is not of the expected form", error.schema["description"])
     if error.validator == "oneOf" and _is_unit(error.schema):
-        return Problem(path, f"{error.instance!r} is not a duration or size (e.g. 5s, 250ms, 64MB)")
+        return Problem(path, f"{_shown(error.instance)} is not a duration or size (e.g. 5s, 250ms, 64MB)")
     if error.validator == "enum":
         choices = ", ".join(map(str, error.validator_value))
-        return Problem(path, f"{error.instance!r} is not one of: {choices}")
+        return Problem(path, f"{_shown(error.instance)} is not one of: {choices}")
     return Problem(path, _clipped(error.message))
 
 

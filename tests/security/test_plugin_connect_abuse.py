@@ -4,6 +4,8 @@ floods frames nobody asked for is disconnected instead of filling the host's mem
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -55,21 +57,34 @@ async def test_silent_handshakes_neither_pile_up_nor_slow_the_engine(served: tup
 
 
 async def test_a_plugin_flooding_unread_frames_is_disconnected(served: tuple[Engine, str]) -> None:
-    _, url = served
+    fox, url = served
     async with aiohttp.ClientSession() as session:
         ws = await session.ws_connect(url, headers=AUTH)
+        hello = json.loads((await ws.receive()).data)
+        manifest = {"id": "flood", "version": "1.0.0"}
+        result = {"protocol_version": 1, "exports": ["search"], "manifest": manifest}
+        await ws.send_json({"jsonrpc": "2.0", "id": hello["id"], "result": result})
+        await until(lambda: "flood" in {info.id for info in fox.plugins})
         frame = "x" * (200 << 10)
-        closed = False
-        for _ in range(64):  # 12.5 MB, never read: the handshake waits for an `initialize` answer
-            try:
+        with contextlib.suppress(ConnectionResetError, aiohttp.ClientConnectionError):
+            for _ in range(64):  # 12.5 MB that no call asked for, queued while the plugin is idle
                 await ws.send_str(frame)
-            except (ConnectionResetError, aiohttp.ClientConnectionError):
-                closed = True
-                break
-            if ws.closed:
-                closed = True
-                break
-            await asyncio.sleep(0)
-        message = await asyncio.wait_for(ws.receive(), 10)
-        closed = closed or message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
-    assert closed
+        ended = await asyncio.wait_for(_closed(ws), 10)
+        await until(lambda: "flood" not in {info.id for info in fox.plugins})
+    assert ended in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
+    assert ws.close_code == 1009, "closed for its inbox (1009: message too big), not for anything else"
+    assert await fox.call("local", "ping") == "pong"
+
+
+async def _closed(ws: aiohttp.ClientWebSocketResponse) -> aiohttp.WSMsgType:
+    while True:
+        message = await ws.receive()
+        if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING):
+            return message.type
+
+
+async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
