@@ -75,7 +75,7 @@ class AdminEndpoint:
         return f"http://{host}:{self.port}"
 
 
-def ipaddress_is_specific(host: str) -> bool:
+def _nameable(host: str) -> bool:
     """A listen address clients can name (not a wildcard such as 0.0.0.0 or ::)."""
     return host not in ("", "0.0.0.0", "::")
 
@@ -146,9 +146,11 @@ class AdminServer:
                 web.post("/api/v1/plugins/{id}/{action}", self._act),
             ]
         )
-        for event in ("plugin_reloaded", "plugin_unloaded", "plugin_started", "plugin_enabled", "plugin_stopped"):
-            # a check of a version or run that is gone says nothing about the one serving now
+        # a check of a version or run that is gone says nothing about the one serving now
+        self._forget_checks = [
             engine.on(event, lambda payload: self._checks.pop(payload["id"], None))
+            for event in ("plugin_reloaded", "plugin_unloaded", "plugin_started", "plugin_enabled", "plugin_stopped")
+        ]
         add_plugin_routes(self._app, engine)  # /plugin/connect: its own token (security.plugin_connect)
 
     async def start(self, host: str, port: int) -> AdminEndpoint:
@@ -171,12 +173,15 @@ class AdminServer:
             await runner.cleanup()
             raise
         self._runner = runner
-        if ipaddress_is_specific(host):
+        if _nameable(host):
             self._hosts.add(host.lower())
         self.endpoint = AdminEndpoint(host, sock.getsockname()[1], self._token, self._generated)
         return self.endpoint
 
     async def close(self) -> None:
+        for unsubscribe in self._forget_checks:
+            unsubscribe()
+        self._forget_checks = []
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner, self.endpoint = None, None
