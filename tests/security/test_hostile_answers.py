@@ -103,8 +103,8 @@ async def test_a_hostile_number_or_nesting_costs_only_its_source(fox: Engine) ->
     assert "at most 65,536 characters" in result.errors["huge-title"]
     assert "duration_s" in result.errors["huge-float"] and "2**53" in result.errors["huge-float"]
     assert "2**53" in result.errors["huge-int"]
-    assert "nested deeper" in result.errors["deep-extra"]
-    assert all(error.startswith("PluginError: search() returned") for error in result.errors.values())
+    assert "nested" in result.errors["deep-extra"]  # refused by the JS runtime's copy or by normalisation
+    assert all(error.startswith("PluginError: ") and "search() returned" in error for error in result.errors.values())
 
 
 async def test_an_lrc_bomb_is_refused_before_the_work_and_the_next_provider_answers(
