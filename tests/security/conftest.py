@@ -161,7 +161,9 @@ def attack(healthy: Healthy) -> Callable[..., Awaitable[Outcome]]:
         except Exception as exc:
             error = exc
         stop.set()
-        return Outcome(error, value, finished[0] - started, bystander, await watch)
+        # a call already done when awaited returns before its done-callback ran: then it ended just now
+        ended = finished[0] if finished else time.perf_counter()
+        return Outcome(error, value, ended - started, bystander, await watch)
 
     return run
 
