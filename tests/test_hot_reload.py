@@ -235,8 +235,9 @@ async def test_changing_the_id_in_the_file_replaces_the_old_id(watched, events):
     fox, directory = watched
     (directory / "counter.lua").write_text(counter_plugin("renamed").replace("id: counter", "id: tally"))
     await wait_for(lambda: _title_is(fox, "renamed", "tally"))
-    await wait_for(lambda: _truthy([p.id for p in fox.plugins] == ["tally"]))  # the old id goes right after
+    await wait_for(lambda: _has_event(events, "plugin_unloaded"))  # the old id goes right after
     assert ("plugin_unloaded", {"id": "counter"}) in events
+    assert [p.id for p in fox.plugins] == ["tally"]
 
 
 async def test_an_id_clash_on_reload_is_a_reload_failed_event(watched, events):
