@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint clean plugins
+.PHONY: run test fuzz bench lint clean plugins
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -36,6 +36,10 @@ test: $(STAMP) plugins
 	$(VENV)/bin/ruff format --check engine script_api tests benchmarks
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -n 2
+
+# The fuzz suites with thousands of examples each (`make test` runs a few seconds of them).
+fuzz: $(STAMP)
+	FOXPLUG_FUZZ=1 $(PY) -m pytest -q -n 2 --timeout 1800 tests/fuzz
 
 bench: $(STAMP) plugins
 	$(PY) -m benchmarks

@@ -4,7 +4,8 @@ Per call: batches of `Plugin.call("noop")` on one Lua plugin, its metrics record
 so drift hits both alike. Per render: the text `/metrics` answers for an engine with 200 plugins that each have
 three methods' worth of series (one of them failing), against prometheus_client's `generate_latest` of the same
 registry. (A scrape also waits, without blocking the loop, for plugins that ran since the last one to report
-their memory on their own threads.)
+their memory on their own threads.) Per scrape: a whole `GET /metrics` over HTTP from the admin server of that
+engine, against a `GET` of an unknown route on the same server (its HTTP, Host check and routing cost).
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from prometheus_client import generate_latest
 
 from benchmarks.common import Figure, quiet_gc
 from benchmarks.workload import write_plugin
 from engine import Engine, FoxplugError
+from engine.admin import serve_admin
 
 
 def _config(storage: Path, *, directories: list[Path] | None = None, monitoring: bool = True) -> dict[str, Any]:
@@ -98,7 +101,23 @@ async def _render_ms(root: Path, plugins: int, renders: int) -> dict[str, float]
                     start = time.perf_counter_ns()
                     render()
                     times[name].append((time.perf_counter_ns() - start) / 1e6)
+        times.update(await _scrapes_ms(engine, renders))
     return {name: statistics.median(values) for name, values in times.items()}
+
+
+async def _scrapes_ms(engine: Engine, scrapes: int) -> dict[str, list[float]]:
+    """Whole HTTP round trips: `GET /metrics` and, in turn, `GET` of a route that does not exist."""
+    endpoint = await serve_admin(engine, ("127.0.0.1", 0))
+    paths = {"get": "/metrics", "get_nothing": "/no/such/route"}
+    times: dict[str, list[float]] = {name: [] for name in paths}
+    async with aiohttp.ClientSession() as session:
+        for _ in range(scrapes):
+            for name, path in paths.items():
+                start = time.perf_counter_ns()
+                async with session.get(endpoint.url + path) as response:
+                    await response.read()
+                times[name].append((time.perf_counter_ns() - start) / 1e6)
+    return times
 
 
 def run(quick: bool) -> list[Figure]:
@@ -125,6 +144,16 @@ def run(quick: bool) -> list[Figure]:
             ours=render["ours"],
             baseline=render["library"],
             baseline_label="prometheus_client.generate_latest of the engine's registry (same families)",
+            judge="ours",
+            limit=50,
+        ),
+        Figure(
+            key="metrics.get",
+            title=f"GET /metrics over HTTP with {plugins} plugins (memory sampled, rendered, sent)",
+            unit="ms",
+            ours=render["get"],
+            baseline=render["get_nothing"],
+            baseline_label="GET of an unknown route on the same admin server (HTTP, Host check, routing)",
             judge="ours",
             limit=50,
         ),

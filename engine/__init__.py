@@ -25,6 +25,7 @@ from engine.errors import (
     PluginSuspended,
     PluginTimeout,
     ResourceLimitExceeded,
+    StorageError,
 )
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ __all__ = [
     "PluginTimeout",
     "ResourceLimitExceeded",
     "SearchResult",
+    "StorageError",
     "SyncEngine",
     "__version__",
 ]

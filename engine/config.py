@@ -83,6 +83,10 @@ class Monitoring:
     """Host and port of the admin server; port 0 picks a free one."""
     token: str | None = None
     """Bearer token for the admin API's mutations; None: a random one per run."""
+    allowed_hosts: tuple[str, ...] = ()
+    """`Host` names the admin server answers besides loopback ones (refusing others stops DNS rebinding)."""
+    header_timeout: float = 10.0
+    """Seconds a client has to send a request's headers (and an idle keep-alive connection stays open)."""
     alert_thresholds: AlertThresholds = AlertThresholds()
     alert_interval: float = 10.0
     alert_webhook: str | None = None
@@ -101,6 +105,8 @@ def _monitoring(section: Mapping[str, Any]) -> Monitoring:
         enabled=section.get("enabled", True),
         listen=parse_listen(section["listen"]) if "listen" in section else defaults.listen,
         token=section.get("token") or None,
+        allowed_hosts=tuple(host.lower() for host in section.get("allowed_hosts", ())),
+        header_timeout=parse_duration(section.get("header_timeout", defaults.header_timeout)),
         alert_thresholds=AlertThresholds(
             error_rate=thresholds.get("error_rate"),
             p95_latency=parse_duration(thresholds["p95_latency"]) if "p95_latency" in thresholds else None,

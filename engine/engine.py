@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import Config, default_config_path
-from engine.errors import FoxplugError, PluginError, PluginNotFound
+from engine.errors import FoxplugError, ManifestError, PluginError, PluginNotFound
 from engine.events import EventBus, Listener
-from engine.fanout import Reply, SearchResult, ask
+from engine.fanout import Reply, SearchResult, ask, search_items
 from engine.gate.permissions import PermissionGate
 from engine.loading.dependencies import LoadedManifests, in_dependency_order
 from engine.loading.discover import discover, fingerprint
@@ -275,14 +275,21 @@ class Engine:
             if current is not None and not force and fingerprint(root) == current.digest:
                 self._publish("plugin_unchanged", {"id": current.id, "version": current.manifest.version})
                 return None
+            env = await self._load_env()
             try:
-                plugin = await load_plugin(root, await self._load_env(), enabled=_kept_off(current))
+                version = await asyncio.to_thread(read_version, root, env.installed.get(root))
+                if current is not None:
+                    _refuse_lost_manifest(current, version)
+                plugin = await load_plugin(root, env, version=version, enabled=_kept_off(current))
+                info = await self._install(plugin, started)
             except FoxplugError as error:
                 self._publish_failure(root, current, error)
                 if force:  # an explicit reload tells its caller why; the running version keeps serving
                     raise
                 return None
-            return await self._install(plugin, started)
+            if current is not None and current.id != info.id:  # the file now names another plugin
+                await self.unload(current.id)
+            return info
 
     def _publish_failure(self, root: Path, current: Plugin | None, error: FoxplugError) -> None:
         log.error("%s: %s", type(error).__name__, error)
@@ -290,7 +297,10 @@ class Engine:
             self.load_errors[str(root)] = error
             self._publish("load_failed", {"path": str(root), "error": error.to_dict()})
         else:
-            self._publish("reload_failed", {"id": current.id, "path": str(root), "error": error.to_dict()})
+            self._publish(
+                "reload_failed",
+                {"id": current.id, "path": str(root), "reason": error.message, "error": error.to_dict()},
+            )
 
     def watch(self, paths: Iterable[Path], *, only: Path | None = None) -> None:
         """Reload on save: watch directories (or, with `only`, one plugin inside its parent directory)."""
@@ -429,12 +439,13 @@ class Engine:
         """Ask every `search` provider at once; a slow or failing one costs only its own entry in `errors`."""
         result = SearchResult()
         for reply in await ask(
-            self._ordered("search"), "search", (query, {"type": type, "limit": limit}), timeout=timeout
+            self._ordered("search"),
+            "search",
+            (query, {"type": type, "limit": limit}),
+            accept=search_items(type, limit),
+            timeout=timeout,
         ):
-            if reply.error is not None:
-                result.errors[reply.plugin.id] = f"{reply.error.__class__.__name__}: {reply.error}"
-            else:
-                result.add(reply.value, type, reply.plugin.id, limit)
+            result.add(reply)
         return result
 
     async def lyrics(
@@ -443,7 +454,7 @@ class Engine:
         """The first `lyrics` provider, by priority, that answers with lyrics (its id in `Lyrics.source`).
         Providers that failed are logged, and named with their error in `failures` when one is given."""
 
-        def parsed(answer: Any) -> Lyrics | None:
+        def parsed(plugin: Plugin, answer: Any) -> Lyrics | None:
             return Lyrics.from_plugin(answer, path="get_lyrics()") if answer else None
 
         replies = await ask(
@@ -470,7 +481,7 @@ class Engine:
             "get_song_url",
             arguments,
             first_result=True,
-            accept=partial(media_source_from_plugin, source="", path="get_song_url()"),
+            accept=lambda plugin, answer: media_source_from_plugin(answer, source="", path="get_song_url()"),
             timeout=timeout,
         )
         answer = _first_answer(replies, "song_url")
@@ -525,20 +536,36 @@ class Engine:
 
 
 def _first_answer(replies: list[Reply], capability: str, failures: dict[str, str] | None = None) -> Reply | None:
-    """The answer of a first-result ask, if one came; the providers that failed on the way are logged, and
-    named with their error in `failures` when one is given."""
+    """The answer of a first-result ask, if one came; the providers that failed on the way, whatever the failure,
+    are logged (one provider's failure costs only its answer), and named with their error in `failures` when one
+    is given."""
     for reply in replies:
-        if isinstance(reply.error, FoxplugError | ValueError):
+        if reply.error is not None:
+            kind = type(reply.error).__name__
             log.warning(
-                "%s from %s failed: %s", capability, reply.plugin.id, reply.error, extra={"plugin": reply.plugin.id}
+                "%s from %s failed: %s: %s",
+                capability,
+                reply.plugin.id,
+                kind,
+                reply.error,
+                extra={"plugin": reply.plugin.id},
             )
             if failures is not None:
-                kind = type(reply.error).__name__ if isinstance(reply.error, FoxplugError) else "PluginError"
                 failures[reply.plugin.id] = f"{kind}: {reply.error}"
-        elif reply.error is not None:
-            raise reply.error
     last = replies[-1] if replies else None
     return last if last is not None and last.error is None and last.value is not None else None
+
+
+def _refuse_lost_manifest(current: Plugin, version: PluginVersion) -> None:
+    """A file that had a manifest and now has none is an empty or half-written save, not a new plugin: serving
+    a blank default-id plugin in its place would silently drop every function the running version has."""
+    if current.manifest.data and not version.manifest.data:
+        raise ManifestError(
+            "the file has no manifest any more (empty or half-written?); the running version keeps serving",
+            plugin=current.id,
+            file=str(version.manifest.path),
+            hint="save the file again with its manifest",
+        )
 
 
 def _kept_off(current: Plugin | None) -> bool | None:

@@ -126,6 +126,11 @@ class PlayerError(FoxplugError):
     """The player could not do what was asked: mpv is missing or gone, or the embedding player answered an error."""
 
 
+class StorageError(FoxplugError):
+    """The host's storage file (`plugins.storage`) cannot be opened, read or written: the host's fault, so it never
+    counts against a plugin's breaker."""
+
+
 class PluginNotFound(FoxplugError):
     """No plugin with that id, file or function."""
 

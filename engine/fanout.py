@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.errors import FoxplugError, PluginError
 from engine.running.plugin import Plugin
 from script_api.types import Playlist, songs_from_plugin
+
+_NORMALISERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="foxplug-normalise")
+"""Where answers are checked and reshaped: work that grows with what a plugin returned never runs on the event loop,
+and has its own threads so it cannot starve the default executor (DNS lookups, reload swaps)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,18 +35,23 @@ async def ask(
     args: tuple[Any, ...] | Callable[[Plugin], tuple[Any, ...]] = (),
     *,
     first_result: bool = False,
-    accept: Callable[[Any], Any] | None = None,
+    accept: Callable[[Plugin, Any], Any] | None = None,
     timeout: float | None = None,
 ) -> list[Reply]:
     """Every plugin's reply, in the order given. `args` are the same for all, or made per plugin by a function of
-    it. `accept` turns an answer into the value kept (None: no answer; ValueError: the plugin's error). With
+    it. `accept(plugin, answer)` turns an answer into the value kept (None: no answer), off the event loop;
+    whatever it raises becomes that plugin's `PluginError`. With
     `first_result`, plugins are asked in turn and asking stops at the first that answers; the replies up to it
     are returned, the answer last."""
 
     async def one(plugin: Plugin) -> Reply:
         try:
             value = await plugin.call(function, args(plugin) if callable(args) else args, timeout)
-            return Reply(plugin, accept(value) if accept is not None else value)
+            if accept is not None:
+                value = await asyncio.get_running_loop().run_in_executor(
+                    _NORMALISERS, _accepted, accept, plugin, function, value
+                )
+            return Reply(plugin, value)
         except Exception as error:  # a plugin's failure is its reply; cancellation passes through
             return Reply(plugin, error=error)
 
@@ -64,6 +75,18 @@ async def _ask_all(
     return replies
 
 
+def _accepted(accept: Callable[[Plugin, Any], Any], plugin: Plugin, function: str, answer: Any) -> Any:
+    """Every field of an answer is hostile: any failure to read it (a bad type, a number past 2**53, nesting past
+    the recursion limit, a bug of ours tripped by odd data) costs only this plugin's answer."""
+    try:
+        return accept(plugin, answer)
+    except FoxplugError:
+        raise
+    except Exception as exc:
+        reason = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+        raise PluginError(f"{function}() returned {reason[:500]}", plugin=plugin.id) from None
+
+
 @dataclass
 class SearchResult:
     """Merged items in provider order, and what went wrong per plugin (never raised)."""
@@ -71,16 +94,25 @@ class SearchResult:
     items: list[Any] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
 
-    def add(self, answer: Any, kind: str, source: str, limit: int) -> None:
-        """One source's answer; junk is recorded as that source's error rather than raised."""
-        try:
-            self.items.extend(_normalise(answer, kind, source)[:limit])
-        except ValueError as exc:
-            self.errors[source] = f"PluginError: search() returned {exc}"
+    def add(self, reply: Reply) -> None:
+        """One source's normalised items (see `search_items`), or its failure as that source's error."""
+        if reply.error is not None:
+            self.errors[reply.plugin.id] = f"{type(reply.error).__name__}: {reply.error}"
+        else:
+            self.items.extend(reply.value)
 
     def to_dict(self) -> dict[str, Any]:
         items = [item.to_dict() if hasattr(item, "to_dict") else item for item in self.items]
         return {"items": items, "errors": dict(self.errors)}
+
+
+def search_items(kind: str, limit: int) -> Callable[[Plugin, Any], list[Any]]:
+    """The `accept` of a search: a source's answer as at most `limit` items of `kind`, stamped with its id."""
+
+    def accept(plugin: Plugin, answer: Any) -> list[Any]:
+        return _normalise(answer, kind, plugin.id)[:limit]
+
+    return accept
 
 
 def _normalise(answer: Any, kind: str, source: str) -> list[Any]:

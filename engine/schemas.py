@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import reprlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -14,7 +15,7 @@ from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from jsonschema.exceptions import SchemaError, ValidationError
 
 _PACKAGE = Path(__file__).resolve().parent
 _CHECKOUT = _PACKAGE.parent
@@ -42,6 +43,27 @@ class YamlSyntaxError(ValueError):
         self.line = line
 
 
+MAX_NODES = 100_000
+"""Values a document may hold once its aliases are expanded: `&a [*b, *b, ...]` chains double at every level, so a
+517-byte document can stand for millions of values, which every later walk (validation, error messages) expands."""
+
+
+def expanded_size_exceeds(data: Any, budget: int) -> bool:
+    """Whether `data`, walked as a tree (shared parts counted each time they appear), has more than `budget`
+    values; stops as soon as it does, so the answer costs at most `budget` steps."""
+    stack = [data]
+    while stack:
+        budget -= 1
+        if budget < 0:
+            return True
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
 class YamlDoc:
     """Parsed data plus a way back from a path (`permissions.network[0]`) to its line."""
 
@@ -53,7 +75,15 @@ class YamlDoc:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 + self._offset if mark else None
-            raise YamlSyntaxError(f"invalid YAML: {exc.problem or exc.context}", line) from None
+            raise YamlSyntaxError(f"invalid YAML: {_clipped(str(exc.problem or exc.context))}", line) from None
+        except yaml.YAMLError as exc:  # e.g. a ReaderError: a control character the YAML spec forbids
+            raise YamlSyntaxError(f"invalid YAML: {_clipped(str(exc))}", None) from None
+        except RecursionError:
+            raise YamlSyntaxError("invalid YAML: nested too deeply", None) from None
+        except (ValueError, TypeError, AttributeError, IndexError) as exc:  # PyYAML's constructors on odd input
+            raise YamlSyntaxError(f"invalid YAML: {type(exc).__name__}: {_clipped(str(exc))}", None) from None
+        if expanded_size_exceeds(self.data, MAX_NODES):
+            raise YamlSyntaxError(f"the document expands to more than {MAX_NODES:,} values (through its aliases)", None)
 
     def line_of(self, path: Sequence[str | int]) -> int | None:
         """The line of the deepest node along `path` that exists (the node tree is built only for errors)."""
@@ -88,6 +118,19 @@ _FRIENDLY_PATTERNS = {
 }
 
 
+def _clipped(text: str, limit: int = 300) -> str:
+    """Messages quote the data; a person needs its start, not megabytes of it."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def _shown(value: Any) -> str:
+    """A short repr of a value in a message: a nested document shows its start, an int past 4,300 digits its kind."""
+    try:
+        return reprlib.repr(value)
+    except ValueError:
+        return f"<{type(value).__name__} too large to show>"
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     path: tuple[str | int, ...]
@@ -120,15 +163,72 @@ def _explain(error: ValidationError) -> Problem:
         ref = "semver" if "semver" in str(error.schema_path) or "(0|[1-9]" in error.validator_value else None
         friendly = _FRIENDLY_PATTERNS.get(ref or error.validator_value)
         if friendly:
-            return Problem(path, f"{error.instance!r} {friendly}")
+            return Problem(path, f"{_shown(error.instance)} {friendly}")
         if "description" in error.schema:
-            return Problem(path, f"{error.instance!r} is not of the expected form", error.schema["description"])
+            return Problem(path, f"{_shown(error.instance)} is not of the expected form", error.schema["description"])
     if error.validator == "oneOf" and _is_unit(error.schema):
-        return Problem(path, f"{error.instance!r} is not a duration or size (e.g. 5s, 250ms, 64MB)")
+        return Problem(path, f"{_shown(error.instance)} is not a duration or size (e.g. 5s, 250ms, 64MB)")
     if error.validator == "enum":
         choices = ", ".join(map(str, error.validator_value))
-        return Problem(path, f"{error.instance!r} is not one of: {choices}")
-    return Problem(path, error.message)
+        return Problem(path, f"{_shown(error.instance)} is not one of: {choices}")
+    return Problem(path, _clipped(error.message))
+
+
+SCHEMA_NODES = 5_000
+"""Nodes a plugin's `config_schema` may have with every `$ref` followed: checking a config walks the schema that
+way, so this (not the text's length) bounds the work. Nested `allOf` of `$ref`s doubles it per level."""
+SCHEMA_DEPTH = 32
+
+
+def plugin_schema_problem(subject: Any) -> str | None:
+    """Why a plugin-supplied JSON Schema is refused before it is used (None: it is within budget). Only local
+    `$ref`s (`#/...`) are followed, never one that leads back into itself; then it must be a valid schema."""
+    if not isinstance(subject, dict):
+        return "must be a JSON Schema object"
+    nodes = SCHEMA_NODES
+    stack: list[tuple[Any, int, tuple[str, ...]]] = [(subject, 0, ())]
+    while stack:
+        node, depth, refs = stack.pop()
+        nodes -= 1
+        if nodes < 0:
+            return f"expands to more than {SCHEMA_NODES:,} nodes once its $refs are followed"
+        if depth > SCHEMA_DEPTH:
+            return f"nests deeper than {SCHEMA_DEPTH} levels once its $refs are followed"
+        if isinstance(node, list):
+            stack.extend((item, depth + 1, refs) for item in node)
+        elif isinstance(node, dict):
+            for keyword in ("$dynamicRef", "$recursiveRef"):
+                if keyword in node:
+                    return f"uses {keyword}, which a plugin's config schema may not"
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                if ref in refs:
+                    return f"$ref {ref!r} refers back to itself"
+                target = _local_target(subject, ref)
+                if target is None:
+                    return f"$ref {ref!r} is not a local reference (#/...) that exists"
+                stack.append((target, depth + 1, (*refs, ref)))
+            stack.extend((value, depth + 1, refs) for key, value in node.items() if key != "$ref")
+    try:
+        Draft202012Validator.check_schema(subject)
+    except SchemaError as error:
+        return f"is not a valid JSON Schema: {_clipped(error.message)}"
+    return None
+
+
+def _local_target(root: dict[str, Any], ref: str) -> Any:
+    if not ref.startswith("#"):
+        return None
+    node: Any = root
+    for part in filter(None, ref[1:].split("/")):
+        key = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        else:
+            return None
+    return node
 
 
 @cache
@@ -142,7 +242,12 @@ def problems(data: Any, schema_name_or_schema: str | dict[str, Any]) -> Iterator
         validator = _shipped_validator(schema_name_or_schema)
     else:
         validator = Draft202012Validator(schema_name_or_schema)
-    if validator.is_valid(data):
+    try:
+        if validator.is_valid(data):
+            return
+        errors = sorted(validator.iter_errors(data), key=lambda e: (-len(e.absolute_path), str(e.path)))
+    except (ValueError, RecursionError) as exc:  # the checker's own messages repr the data: an int past 4,300 digits
+        yield Problem((), f"cannot be checked: {type(exc).__name__}: {_clipped(str(exc))}")
         return
-    for error in sorted(validator.iter_errors(data), key=lambda e: (-len(e.absolute_path), str(e.path))):
+    for error in errors:
         yield _explain(error)

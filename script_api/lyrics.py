@@ -16,11 +16,16 @@ from typing import Any, Self
 
 from script_api.fields import as_list, as_number, as_object, as_str, at, opt_int, opt_str
 
-# mm:ss[.f|.ff|.fff] or mm:ss:ff; seconds must be below 60 so "[00:75]" is not a timestamp.
-_STAMP = r"(\d+):([0-5]?\d)(?:[.:](\d{1,3}))?"
+# mm:ss[.f|.ff|.fff] or mm:ss:ff; seconds must be below 60 so "[00:75]" is not a timestamp. Minutes are capped at
+# six digits (~1.9 years) so a 5,000-digit "timestamp" is a line without one rather than an int() failure.
+_STAMP = r"(\d{1,6}):([0-5]?\d)(?:[.:](\d{1,3}))?"
 _LINE_STAMP = re.compile(rf"\s*\[\s*{_STAMP}\s*\]")
 _WORD_STAMP = re.compile(rf"<{_STAMP}>")
-_OFFSET = re.compile(r"\[\s*offset\s*:\s*([+-]?\d+)\s*\]", re.IGNORECASE)
+_OFFSET = re.compile(r"\[\s*offset\s*:\s*([+-]?\d{1,9})\s*\]", re.IGNORECASE)
+
+MAX_OUTPUT = 200_000
+"""Lines plus words one LRC may become. A line with several timestamps repeats its words once per timestamp, so the
+output can be far larger than the text: 16 KB of tags could otherwise become millions of words."""
 
 # Translations are made from the original file, so timestamps normally match exactly; the
 # tolerance only absorbs rounding differences such as 12.34 vs 12.35.
@@ -42,15 +47,27 @@ def parse_lrc(text: str, translation: str | None = None) -> tuple[LyricLine, ...
     ``translation`` is another LRC; each of its lines attaches to the original line nearest in
     time within 100 ms (the nearest wins, then the earlier). Translation lines matching no
     original line are dropped.
+
+    Raises ``ValueError`` before doing the work when the result would hold more than
+    ``MAX_OUTPUT`` lines and words.
     """
     text = text.lstrip("\ufeff")
     offset_tag = _OFFSET.search(text)
     offset = int(offset_tag.group(1)) if offset_tag else 0
 
     entries: list[tuple[int, str, list[_Word]]] = []
+    output = 0
     for raw in text.splitlines():
         stamps, body = _leading_stamps(raw)
+        if not stamps:
+            continue
         segments = _segments(body)
+        output += len(stamps) * (1 + len(segments))
+        if output > MAX_OUTPUT:
+            raise ValueError(
+                f"the LRC would become more than {MAX_OUTPUT:,} lines and words (a line repeats its words for each "
+                "of its timestamps); refusing it"
+            )
         line_text = _WORD_STAMP.sub("", body).strip()
         for stamp in stamps:
             line_ms = max(0, stamp - offset)
@@ -211,18 +228,18 @@ class Lyrics:
         if isinstance(data, str):
             data = {"lrc": data}
         obj = as_object(data, path, "a string or an object")
-        translation = opt_str(obj.get("translation"), at(path, "translation"))
-        plain = opt_str(obj.get("plain"), at(path, "plain"))
+        translation = opt_str(obj.get("translation"), at(path, "translation"), limit=None)
+        plain = opt_str(obj.get("plain"), at(path, "plain"), limit=None)
         source = source or as_str(obj.get("source") or "", at(path, "source"))
         lines_path = at(path, "lines")
         lines = as_list(obj.get("lines") or [], lines_path)
         if lines:
             parsed = tuple(LyricLine.from_plugin(line, path=f"{lines_path}[{i}]") for i, line in enumerate(lines))
-            lrc = as_str(obj.get("lrc") or "", at(path, "lrc"))
+            lrc = as_str(obj.get("lrc") or "", at(path, "lrc"), limit=None)
             return cls(lrc=lrc, translation=translation, lines=parsed, plain=plain or _words(parsed), source=source)
         if plain is not None and not obj.get("lrc"):
             return cls(lrc="", translation=translation, plain=plain, source=source)
-        lrc = as_str(obj.get("lrc"), at(path, "lrc"))
+        lrc = as_str(obj.get("lrc"), at(path, "lrc"), limit=None)
         parsed = parse_lrc(lrc, translation)
         if not parsed and lrc.strip() and plain is None:  # no timed line at all: plain lyrics given as `lrc`
             plain = lrc.strip()

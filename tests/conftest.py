@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import textwrap
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from loop_watchdog import WORST, LoopWatchdog
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -39,3 +42,20 @@ def write_plugin(tmp_path: Path) -> Callable[[str, str], Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+async def loop_watchdog(request: pytest.FixtureRequest) -> AsyncIterator[LoopWatchdog]:
+    """Fails the test if the event loop was busy for more than 100 ms at a stretch (tests/loop_watchdog.py);
+    a synchronous test runs no loop, so it has nothing to watch."""
+    watchdog = LoopWatchdog()
+    if not inspect.iscoroutinefunction(request.function):
+        yield watchdog
+        return
+    watchdog.start(asyncio.get_running_loop())
+    yield watchdog
+    watchdog.stop()
+    WORST["busy"] = max(WORST["busy"], watchdog.worst_busy)
+    WORST["gap"] = max(WORST["gap"], watchdog.worst_gap)
+    if (verdict := watchdog.verdict()) is not None:
+        pytest.fail(f"{request.node.nodeid}: {verdict}", pytrace=False)

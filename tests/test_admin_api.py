@@ -98,15 +98,21 @@ async def test_an_unknown_plugin_or_route_is_a_json_404(admin: Admin) -> None:
     assert action_status == 404 and "rollback" in action["message"]
 
 
-async def test_health_asks_the_plugin_or_reports_its_state(admin: Admin, write_plugin) -> None:
-    status, healthy = await admin.get("/api/v1/plugins/tunes/health")
+async def test_health_asks_the_plugin_on_post_and_reports_the_last_answer_on_get(admin: Admin, write_plugin) -> None:
+    unchecked_status, unchecked = await admin.get("/api/v1/plugins/tunes/health")
+    status, healthy = await admin.post("/api/v1/plugins/tunes/health")
+    _, remembered = await admin.get("/api/v1/plugins/tunes/health")
     plain_status, plain = await admin.get("/api/v1/plugins/quiet/health")
     write_plugin("tunes.lua", tunes(health="return { ok = false, reason = 'backend down' }"))
     await admin.fox.reload("tunes")
-    sick_status, sick = await admin.get("/api/v1/plugins/tunes/health")
+    _, after_reload = await admin.get("/api/v1/plugins/tunes/health")
+    sick_status, sick = await admin.post("/api/v1/plugins/tunes/health")
 
+    assert unchecked_status == 200 and unchecked == {"id": "tunes", "state": "running", "healthy": True}
     assert status == 200 and healthy["healthy"] is True and healthy["health"] == {"ok": True, "queue": 0}
+    assert remembered["health"] == healthy["health"] and remembered["checked_at"] == healthy["checked_at"]
     assert plain_status == 200 and plain == {"id": "quiet", "state": "running", "healthy": True}
+    assert "health" not in after_reload, "a check of the old version says nothing about the new one"
     assert sick_status == 503 and sick["healthy"] is False and sick["health"]["reason"] == "backend down"
 
 

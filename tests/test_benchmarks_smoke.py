@@ -19,6 +19,8 @@ FIGURES = {
     *(f"host_api.{r}" for r in ("lua", "js", "python")),
     "metrics.call",
     "metrics.render",
+    "metrics.get",
+    *(f"hostile.{kind}" for kind in ("stall", "stall_max", "large_stall")),
     *(f"abi.{kind}" for kind in ("native.call", "wasm.call", "wasm.load", "wasm.reload")),
     "process.round_trip.py",
     "process.round_trip.node",

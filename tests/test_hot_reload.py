@@ -215,3 +215,37 @@ async def _has_event(events: list[tuple[str, Any]], name: str) -> bool:
 
 async def _truthy(value: Any) -> bool:
     return bool(value)
+
+
+@pytest.mark.parametrize(
+    "saved",
+    [pytest.param(lambda text: "", id="empty"), pytest.param(lambda text: text[:12], id="half-written")],
+)
+async def test_a_save_that_lost_the_manifest_is_refused_and_the_old_version_serves(watched, events, saved):
+    fox, directory = watched
+    path = directory / "counter.lua"
+    path.write_text(saved(path.read_text()))
+    await wait_for(lambda: _has_event(events, "reload_failed"))
+    failure = next(p for e, p in events if e == "reload_failed")
+    assert failure["path"] == str(path) and "no manifest" in failure["reason"]
+    assert await title_of(fox) == "first" and [p.id for p in fox.plugins] == ["counter"]
+
+
+async def test_changing_the_id_in_the_file_replaces_the_old_id(watched, events):
+    fox, directory = watched
+    (directory / "counter.lua").write_text(counter_plugin("renamed").replace("id: counter", "id: tally"))
+    await wait_for(lambda: _title_is(fox, "renamed", "tally"))
+    await wait_for(lambda: _has_event(events, "plugin_unloaded"))  # the old id goes right after
+    assert ("plugin_unloaded", {"id": "counter"}) in events
+    assert [p.id for p in fox.plugins] == ["tally"]
+
+
+async def test_an_id_clash_on_reload_is_a_reload_failed_event(watched, events):
+    fox, directory = watched
+    (directory / "other.lua").write_text(counter_plugin("other").replace("id: counter", "id: other"))
+    await wait_for(lambda: _title_is(fox, "other", "other"))
+    (directory / "other.lua").write_text(counter_plugin("clash"))
+    await wait_for(lambda: _has_event(events, "reload_failed"))
+    failure = next(p for e, p in events if e == "reload_failed")
+    assert failure["id"] == "other" and "already used" in failure["reason"]
+    assert await title_of(fox, "other") == "other" and await title_of(fox) == "first"

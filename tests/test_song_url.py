@@ -79,7 +79,8 @@ async def test_other_providers_are_asked_when_the_source_has_none_and_junk_is_sk
         url = await fox.song_url({"id": "elsewhere", "title": "T", "source": "first"})
 
     assert url == {"url": "https://second.example/elsewhere", "headers": {}, "source": "second"}
-    assert "song_url from junk failed: get_song_url().url: expected a string, got int" in caplog.text
+    assert "song_url from junk failed: PluginError: " in caplog.text
+    assert "get_song_url().url: expected a string, got int" in caplog.text
 
 
 async def test_without_a_provider_the_songs_own_url_or_none(engine_config: Callable[..., dict[str, Any]]) -> None:

@@ -11,6 +11,7 @@ import asyncio
 import ipaddress
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiohttp import web
@@ -29,6 +30,11 @@ from script_api.api import HOST_FUNCTIONS
 log = logging.getLogger(__name__)
 
 PATH = "/plugin/connect"
+HANDSHAKES = 4
+"""Handshakes in progress at once; one more is refused (503). They wait in their own threads, so connections
+that never answer cannot hold up the default executor (DNS lookups, plugin stops, reload swaps)."""
+INBOX_FRAMES = 4
+"""A connection's unread frames may total this many result-size limits before it is closed."""
 
 
 def _loopback(address: str | None) -> bool:
@@ -43,6 +49,12 @@ class PluginEndpoint:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._handshakes = ThreadPoolExecutor(HANDSHAKES, thread_name_prefix="foxplug-handshake")
+        self._pending = 0
+        engine.on_close(self._close)
+
+    async def _close(self) -> None:
+        self._handshakes.shutdown(wait=False, cancel_futures=True)
 
     def _settings(self) -> dict[str, Any]:
         return self._engine.config.sections.get("security", {}).get("plugin_connect", {})
@@ -70,11 +82,14 @@ class PluginEndpoint:
         refusal = self._refusal(request)
         if refusal is not None:
             return refusal
+        if self._pending >= HANDSHAKES:
+            message = f"{HANDSHAKES} plugins are connecting already; try again when their handshakes end"
+            return web.json_response({"error": "Busy", "message": message}, status=503, headers={"Retry-After": "1"})
         config = self._engine.config
         ws = web.WebSocketResponse(max_msg_size=config.max_result_size)
         await ws.prepare(request)
         loop = asyncio.get_running_loop()
-        channel = WebSocketChannel(ws, loop)
+        channel = WebSocketChannel(ws, loop, INBOX_FRAMES * config.max_result_size)
         pump = asyncio.ensure_future(channel.pump())
         origin = f"ws:{request.remote}:{request.transport.get_extra_info('peername')[1]}"  # type: ignore[union-attr]
         plugin_id = None
@@ -86,12 +101,15 @@ class PluginEndpoint:
                 "limits": {"timeout": config.call_timeout, "max_message": config.max_result_size},
                 "heartbeat": HEALTH_INTERVAL,
             }
+            self._pending += 1
             try:
                 hello = await loop.run_in_executor(
-                    None, session.handshake, params, time.monotonic() + HANDSHAKE_TIMEOUT
+                    self._handshakes, session.handshake, params, time.monotonic() + HANDSHAKE_TIMEOUT
                 )
             except (ChannelClosed, ProtocolViolation, Unresponsive, FrameTooLarge) as problem:
                 raise ManifestError(f"the plugin at {origin} failed the handshake: {problem}", file=origin) from None
+            finally:
+                self._pending -= 1
             manifest = connected_manifest(hello.get("manifest"), origin, connected_backend(session, origin))
             info = await self._engine.attach(PluginVersion(manifest, Source(manifest.path, ""), ""))
             plugin_id = info.id

@@ -15,7 +15,7 @@ from engine.loading.semver import parse_range
 from engine.running.version import Implementation, Manifest
 from engine.runtimes import BACKENDS, INSTALLED, backend_for_extension, claiming_backend, script_backend_for
 from engine.runtimes.base import Backend, Source
-from engine.schemas import YamlDoc, YamlSyntaxError, dotted, problems
+from engine.schemas import YamlDoc, YamlSyntaxError, dotted, plugin_schema_problem, problems
 from engine.units import parse_duration, parse_size
 
 MANIFEST_FILE = "plugin.yaml"
@@ -34,6 +34,13 @@ def _stem_id(path: Path) -> str:
 def _folder_entry(folder: Path, data: dict[str, Any], manifest_file: Path) -> Path:
     if "entry" in data:
         entry = (folder / data["entry"]).resolve()
+        if not entry.is_relative_to(folder.resolve()):  # also through a symlink: resolve() followed it
+            raise _fail(
+                f"entry {data['entry']!r} is outside the plugin's folder",
+                manifest_file,
+                field="entry",
+                hint="a plugin's files live inside its folder",
+            )
         if not (entry.is_file() or (entry / "__init__.py").is_file()):  # a file, or a native Python package
             raise _fail(f"entry file {data['entry']!r} does not exist", manifest_file, field="entry")
         return entry
@@ -59,7 +66,8 @@ def read_plugin(path: Path, entry_point: EntryPoint | None = None) -> tuple[Mani
         manifest_file = path / MANIFEST_FILE
         if not manifest_file.is_file():
             raise _fail("a folder plugin needs a plugin.yaml", path, hint="run `foxplug new` for a working example")
-        doc = _parse(manifest_file.read_text(encoding="utf-8"), manifest_file, 1)
+        doc = _parse(_read_source(manifest_file).text, manifest_file, 1)
+        _validate(doc.data, doc, manifest_file)  # before `entry` or `runtime` is used
         declared = BACKENDS.get(doc.data.get("runtime", ""))
         if declared is not None and declared.manifest_is_source:  # e.g. a program's `command`: plugin.yaml is all
             return _build(doc, manifest_file, path, manifest_file, _read_source(manifest_file))
@@ -193,6 +201,14 @@ def _validate(data: dict[str, Any], doc: YamlDoc | None, file: Path) -> None:
     for problem in problems(data, "manifest"):
         line = doc.line_of(problem.path) if doc else None
         raise _fail(problem.message, file, line=line, field=dotted(problem.path) or None, hint=problem.hint)
+    if "config_schema" in data and (reason := plugin_schema_problem(data["config_schema"])) is not None:
+        raise _fail(
+            f"config_schema {reason}",
+            file,
+            line=doc.line_of(["config_schema"]) if doc else None,
+            field="config_schema",
+            hint="keep a plugin's config schema small and plain (it is checked on every load and reload)",
+        )
 
 
 def _build(doc: YamlDoc, file: Path, path: Path, entry: Path | None, source: Source | None) -> tuple[Manifest, Source]:

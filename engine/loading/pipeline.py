@@ -85,7 +85,8 @@ async def load_plugin(
         manifest = version.manifest
         settings = env.config.settings(manifest.id)
         plugin_config = dict(settings.config if config is None else config)
-        _check_plugin_config(manifest, plugin_config, env.config.source)
+        # Off the loop: the work grows with the plugin's schema (bounded when the manifest was read).
+        await asyncio.to_thread(_check_plugin_config, manifest, plugin_config, env.config.source)
         plan = compat.plan(manifest, version.source, env.config.compatibility)
         grants = manifest.grants.merged(Grants.from_manifest(settings.permissions)).plus(env.grants)
         env.gate.policy.admit(grants, plugin=manifest.id, file=str(manifest.path))

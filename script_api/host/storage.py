@@ -6,13 +6,16 @@ never part of the key), so no key can name another plugin's data.
 
 from __future__ import annotations
 
+import errno
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from engine.errors import ResourceLimitExceeded
+from engine.errors import ResourceLimitExceeded, StorageError
 from script_api.context import PluginContext
 
 MAX_VALUE_BYTES = 1 << 20
@@ -52,24 +55,63 @@ WHERE NOT EXISTS (SELECT 1 FROM usage) GROUP BY plugin;
 
 
 class Storage:
-    """Values are stored as JSON; every write commits, so a crash loses nothing acknowledged."""
+    """Values are stored as JSON; every write commits, so a crash loses nothing acknowledged.
+
+    The file is opened on first use, so plugins that never use storage run even when it is damaged; every
+    SQLite or OS failure becomes a `StorageError` naming the file and the `plugins.storage` key."""
 
     def __init__(self, path: str | Path, quota: int = DEFAULT_QUOTA) -> None:
         self.path = Path(path)
         self.quota = quota
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_SCHEMA)
-        # One transaction, so a file from before quotas has its existing data counted exactly once.
-        self._db.executescript("BEGIN IMMEDIATE;" + _USAGE + _BACKFILL + "COMMIT;")
+        self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
 
-    def get(self, plugin: str, key: str, default: Any = None) -> Any:
+    def _open(self) -> sqlite3.Connection:
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(_SCHEMA)
+            # One transaction, so a file from before quotas has its existing data counted exactly once.
+            db.executescript("BEGIN IMMEDIATE;" + _USAGE + _BACKFILL + "COMMIT;")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    @contextmanager
+    def _database(self, action: str) -> Iterator[sqlite3.Connection]:
+        """The open connection, under the lock; a failure of the file is the host's `StorageError`."""
         with self._lock:
-            row = self._db.execute("SELECT value FROM kv WHERE plugin=? AND key=?", (plugin, key)).fetchone()
+            try:
+                if self._db is None:
+                    self._db = self._open()
+                yield self._db
+            except (sqlite3.Error, OSError) as exc:
+                raise self._failure(action, exc) from None
+
+    def _failure(self, action: str, exc: BaseException) -> StorageError:
+        name = getattr(exc, "sqlite_errorname", "")
+        disk = name == "SQLITE_FULL" or name.startswith("SQLITE_IOERR")  # a full disk or a file-size limit
+        if disk or getattr(exc, "errno", None) in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            hint = f"free space on the disk holding {self.path} (or check that disk); what was written is intact"
+        else:
+            hint = (
+                "if the file is damaged, move it aside (the engine starts a new one) or restore a backup; "
+                "or point plugins.storage at another file"
+            )
+        return StorageError(
+            f"the plugin storage file cannot be {action}: {exc}",
+            file=str(self.path),
+            field="plugins.storage",
+            hint=hint,
+        )
+
+    def get(self, plugin: str, key: str, default: Any = None) -> Any:
+        with self._database("read") as db:
+            row = db.execute("SELECT value FROM kv WHERE plugin=? AND key=?", (plugin, key)).fetchone()
         return default if row is None else json.loads(row[0])
 
     def set(self, plugin: str, key: str, value: Any) -> None:
@@ -81,10 +123,10 @@ class Storage:
                 plugin=plugin,
             )
         size += len(key.encode("utf-8", "surrogatepass"))
-        with self._lock, self._db:
-            self._db.execute("BEGIN IMMEDIATE")  # read usage and write under one lock, also against other processes
-            used = self._usage(plugin)
-            old = self._db.execute(
+        with self._database("written") as db, db:
+            db.execute("BEGIN IMMEDIATE")  # read usage and write under one lock, also against other processes
+            used = self._usage(db, plugin)
+            old = db.execute(
                 "SELECT length(CAST(key AS BLOB)) + length(CAST(value AS BLOB)) FROM kv WHERE plugin=? AND key=?",
                 (plugin, key),
             ).fetchone()
@@ -96,7 +138,7 @@ class Storage:
                     plugin=plugin,
                     hint="delete keys it no longer needs (fox.storage.delete), or raise security.storage_quota",
                 )
-            self._db.execute(
+            db.execute(
                 "INSERT INTO kv (plugin, key, value) VALUES (?, ?, ?) "
                 "ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value",
                 (plugin, key, text),
@@ -104,28 +146,31 @@ class Storage:
 
     def usage(self, plugin: str) -> int:
         """Bytes `plugin` holds: its keys (UTF-8) plus its values (JSON, UTF-8)."""
-        with self._lock:
-            return self._usage(plugin)
+        with self._database("read") as db:
+            return self._usage(db, plugin)
 
-    def _usage(self, plugin: str) -> int:
-        row = self._db.execute("SELECT bytes FROM usage WHERE plugin=?", (plugin,)).fetchone()
+    @staticmethod
+    def _usage(db: sqlite3.Connection, plugin: str) -> int:
+        row = db.execute("SELECT bytes FROM usage WHERE plugin=?", (plugin,)).fetchone()
         return row[0] if row else 0
 
     def delete(self, plugin: str, key: str) -> bool:
-        with self._lock:
-            return self._db.execute("DELETE FROM kv WHERE plugin=? AND key=?", (plugin, key)).rowcount > 0
+        with self._database("written") as db:
+            return db.execute("DELETE FROM kv WHERE plugin=? AND key=?", (plugin, key)).rowcount > 0
 
     def keys(self, plugin: str, prefix: str = "") -> list[str]:
         pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        with self._lock:
-            rows = self._db.execute(
+        with self._database("read") as db:
+            rows = db.execute(
                 "SELECT key FROM kv WHERE plugin=? AND key LIKE ? ESCAPE '\\' ORDER BY key", (plugin, pattern)
             ).fetchall()
         return [row[0] for row in rows]
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
 
 def get(ctx: PluginContext, key: str, default: Any = None) -> Any:

@@ -1,5 +1,9 @@
 """A plugin process: started in its own process group with only the environment it is given, tied to the host's
-life, spoken to over stdin/stdout as a Channel, its stderr pumped line by line into the plugin's log."""
+life, spoken to over stdin/stdout as a Channel, its stderr pumped line by line into the plugin's log.
+
+On Linux the program runs under a keeper (reaper.py), a subreaper that ends the program's whole tree, including
+descendants that left its process group with `setsid()`, when the plugin stops and when the host dies, even by
+SIGKILL. Elsewhere the process group is all there is: a descendant that calls `setsid()` can outlive the plugin."""
 
 from __future__ import annotations
 
@@ -39,6 +43,16 @@ try:
     _prctl: Callable[..., int] | None = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
 except (OSError, AttributeError):
     _prctl = None
+_REAPER = Path(__file__).with_name("reaper.py")
+KEEPER_GRACE = 2.0
+"""Seconds the keeper has to end the program's tree after SIGTERM before the group is SIGKILLed."""
+
+
+def _kept(argv: tuple[str, ...]) -> tuple[str, ...]:
+    """The command line that runs `argv` under the keeper, where the keeper works (Linux)."""
+    if _prctl is None:
+        return argv
+    return (sys.executable, "-S", "-I", str(_REAPER), *argv)
 
 
 @dataclass(frozen=True)
@@ -81,8 +95,9 @@ class Child:
     """One running plugin process; implements `engine.runtimes.process.rpc.Channel` over its stdin/stdout."""
 
     def __init__(self, command: Command, logger: logging.Logger, max_message: int) -> None:
+        self._kept = _prctl is not None
         self._process = subprocess.Popen(
-            command.argv,
+            _kept(command.argv),
             cwd=command.cwd,
             env=dict(command.env),
             stdin=subprocess.PIPE,
@@ -215,7 +230,8 @@ class Child:
         return self._process.poll() is None
 
     def kill(self) -> None:
-        """SIGKILL the whole process group, without waiting for it (`close` reaps it)."""
+        """End the program and everything it started, without waiting for it (`close` reaps it): the keeper is
+        asked (it SIGKILLs the whole tree at once); without one, the process group is SIGKILLed."""
         if self._killed:
             return
         self._killed = True
@@ -224,18 +240,26 @@ class Child:
         except ChildProcessError:
             self._stopped_by_host = False
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signal.SIGKILL)
+            if self._kept:
+                os.kill(self.pid, signal.SIGTERM)
+            else:
+                os.killpg(self.pid, signal.SIGKILL)
 
     def close(self) -> None:
-        """Kill the whole process group now and reap the process."""
+        """Kill the program's whole tree now and reap the process."""
         if self._closed:
             return
         self._closed = True
         self.kill()
         try:
-            self._process.wait(timeout=5)
+            self._process.wait(timeout=KEEPER_GRACE if self._kept else 5)
         except subprocess.TimeoutExpired:
-            log.error("plugin process %d did not die after SIGKILL", self.pid)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)  # a keeper that does not answer: its group, at least
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                log.error("plugin process %d did not die after SIGKILL", self.pid)
         self._pump.join(0.5)  # the rest of its stderr, for `describe`
         streams = [self._process.stdin, self._process.stdout]
         if not self._pump.is_alive():
@@ -279,9 +303,13 @@ class Child:
         return f"the process {how}{when}" + (f"; its last stderr line: {tail[-1].strip()[:300]}" if tail else "")
 
     def memory(self) -> int | None:
-        """Resident bytes of the process (not its children), from /proc."""
+        """Resident bytes of the program (not its children, nor the keeper), from /proc."""
         try:
-            with open(f"/proc/{self.pid}/statm", "rb") as statm:
+            pid = self.pid
+            if self._kept:
+                with open(f"/proc/{pid}/task/{pid}/children", "rb") as children:
+                    pid = int(children.read().split()[0])
+            with open(f"/proc/{pid}/statm", "rb") as statm:
                 return int(statm.read().split()[1]) * resource.getpagesize()
         except (OSError, IndexError, ValueError):
             return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import re
+import threading
 import time
 
 from aiohttp import WSMsgType, web
@@ -17,12 +18,18 @@ from script_api.context import PluginContext
 
 
 class WebSocketChannel:
-    """`engine.runtimes.process.rpc.Channel` over an aiohttp WebSocket: the actor thread blocks on a queue the loop fills."""
+    """`engine.runtimes.process.rpc.Channel` over an aiohttp WebSocket: the actor thread blocks on a queue the loop fills.
 
-    def __init__(self, ws: web.WebSocketResponse, loop: asyncio.AbstractEventLoop) -> None:
+    The inbox holds at most `inbox_limit` bytes of frames not yet read: a plugin that sends while nobody asked
+    (frames queued between calls) is disconnected rather than allowed to fill the host's memory."""
+
+    def __init__(self, ws: web.WebSocketResponse, loop: asyncio.AbstractEventLoop, inbox_limit: int) -> None:
         self._ws = ws
         self._loop = loop
         self._inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._inbox_limit = inbox_limit
+        self._queued = 0
+        self._queued_lock = threading.Lock()
         self._outbox: asyncio.Queue[str | None] = asyncio.Queue()
         self._closed = False
         self._ended = ""
@@ -33,8 +40,17 @@ class WebSocketChannel:
         try:
             async for message in self._ws:
                 if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
-                    data = message.data
-                    self._inbox.put(data.encode() if isinstance(data, str) else data)
+                    data = message.data.encode() if isinstance(message.data, str) else message.data
+                    with self._queued_lock:
+                        self._queued += len(data)
+                        over = self._queued > self._inbox_limit
+                    if over:
+                        self._ended = (
+                            f"the plugin sent more than {self._inbox_limit} bytes the host had not asked for yet"
+                        )
+                        await self._ws.close(code=1009, message=b"inbox limit")
+                        break
+                    self._inbox.put(data)
                 elif message.type == WSMsgType.ERROR:
                     self._ended = f"the WebSocket failed: {self._ws.exception()}"
                     break
@@ -64,6 +80,8 @@ class WebSocketChannel:
         if item is None:
             self._closed = True
             raise ChannelClosed
+        with self._queued_lock:
+            self._queued -= len(item)
         return item
 
     def describe(self, when: str = "") -> str:
