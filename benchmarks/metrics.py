@@ -26,6 +26,7 @@ from benchmarks.common import Figure, quiet_gc
 from benchmarks.workload import write_plugin
 from engine import Engine, FoxplugError
 from engine.admin import serve_admin
+from engine.running.actor import Pending
 
 
 def _config(storage: Path, *, directories: list[Path] | None = None, monitoring: bool = True) -> dict[str, Any]:
@@ -46,10 +47,8 @@ class _InlineActor:
     sub-microsecond difference measured here; everything else of the call path runs as in production.
     """
 
-    def run(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
-        future = asyncio.get_running_loop().create_future()
-        future.set_result(fn(*args))
-        return future
+    def submit(self, future: Pending[Any], fn: Callable[..., Any], *args: Any) -> None:
+        future.finish(True, fn(*args))
 
 
 async def _per_call_us(root: Path, samples: int, inner: int) -> dict[str, float]:

@@ -28,7 +28,7 @@ from engine.monitoring.tracing import Tracing
 from engine.players import player_for
 from engine.players.tones import is_tone, tone_file
 from engine.registry.settings import RegistrySettings
-from engine.running.plugin import Plugin, PluginInfo
+from engine.running.plugin import Call, Plugin, PluginInfo
 from engine.running.state import IDLE, PluginState
 from engine.running.version import PluginVersion
 from engine.runtimes.native import discover_installed
@@ -429,9 +429,16 @@ class Engine:
         plugins = [p for p in self._plugins.values() if capability is None or capability in p.provides]
         return sorted(plugins, key=lambda p: -p.priority)
 
-    async def call(self, plugin_id: str, method: str, *args: Any, timeout: float | None = None) -> Any:
-        """Call any function a plugin exports, within its deadline."""
-        return await self._get(plugin_id).call(method, args, timeout)
+    def call(self, plugin_id: str, method: str, *args: Any, timeout: float | None = None) -> Call:
+        """Call any function a plugin exports, within its deadline. Returns an awaitable Call: `await` it,
+        `gather` it (no Task per call) or `create_task` it."""
+        try:
+            plugin = self._get(plugin_id)
+        except PluginNotFound as error:
+            call = Call(loop=asyncio.get_running_loop())
+            call.set_exception(error)
+            return call
+        return plugin.call(method, args, timeout)
 
     async def search(
         self, query: str, *, type: str = "song", limit: int = 20, timeout: float | None = None

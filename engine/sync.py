@@ -41,6 +41,12 @@ class SyncEngine:
     def __getattr__(self, name: str) -> Any:
         return _wrap(self, getattr(self.engine, name))
 
+    def call(self, plugin_id: str, method: str, *args: Any, timeout: float | None = None) -> Any:
+        async def call() -> Any:  # Engine.call needs the engine's loop running to make its Call
+            return await self.engine.call(plugin_id, method, *args, timeout=timeout)
+
+        return self._run(call())
+
     def on(self, event: str, callback: Any) -> Any:
         """Listeners run on the engine's loop thread."""
         return self.engine.on(event, callback)

@@ -1,7 +1,10 @@
 """Every plugin instance is an actor: one thread, one mailbox; the asyncio side awaits futures.
 
 A runtime is never touched from two threads (one QuickJS context used from 4 threads aborted the interpreter),
-and the player's event loop never runs plugin code.
+and the player's event loop never runs plugin code. Results go back in batches: a finished job is appended to
+the actor's outbox, and the loop is woken (`call_soon_threadsafe`, a write to its self-pipe) only when the
+outbox was empty, so calls that finish while the loop is busy cost it one wake-up together, and no result
+waits for a later job.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from functools import partial
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -22,12 +24,15 @@ _STACK_SIZE = 16 << 20
 _stack_lock = threading.Lock()
 
 
-def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    if not future.done():
-        if ok:
-            future.set_result(value)
-        else:
-            future.set_exception(value)
+class Pending(asyncio.Future[T]):
+    """The future of one job; the actor settles it on the loop through `finish`, which subclasses extend."""
+
+    def finish(self, ok: bool, value: Any) -> None:
+        if not self.done():
+            if ok:
+                self.set_result(value)
+            else:
+                self.set_exception(value)
 
 
 class WouldDeadlock(Exception):
@@ -35,9 +40,10 @@ class WouldDeadlock(Exception):
 
 
 Settle = Callable[[bool, Any], None]
-Job = tuple[Callable[..., Any] | None, tuple[Any, ...], Settle | None, "Actor | None"]
-"""(fn, args, settle, asker): `asker` is the actor whose thread waits for the answer (`Actor.ask`), else None.
-A job without `fn` is an answer to an `ask`: args = (token, ok, value)."""
+Job = tuple[Callable[..., Any] | None, tuple[Any, ...], "Settle | Pending[Any] | None", "Actor | None"]
+"""(fn, args, outcome, asker): the outcome goes to a Pending future (a job from the loop) or a callback;
+`asker` is the actor whose thread waits for the answer (`Actor.ask`), else None. A job without `fn` is an
+answer to an `ask`: args = (token, ok, value)."""
 
 _here = threading.local()
 _waits_lock = threading.Lock()
@@ -77,6 +83,9 @@ class Actor:
         """Jobs that arrived while this actor waited in `ask`; only its own thread touches it."""
         self.waiting = 0
         """How many `ask`s this actor's thread is inside (nested, when it answered a call while waiting)."""
+        self._outbox: deque[tuple[Pending[Any], bool, Any]] = deque()
+        self._woken = False
+        """A drain of the outbox is scheduled on the loop and has not started yet."""
         self._final_cpu: float | None = None
         with _stack_lock:
             previous = threading.stack_size(_STACK_SIZE)
@@ -94,16 +103,43 @@ class Actor:
         try:
             while (job := deferred.popleft() if deferred else get()) is not None:
                 if job[0] is not None:  # else: an answer that came after its `ask` gave up
-                    _work(job)
+                    self._work(job)
         finally:
             self._final_cpu = time.thread_time()
 
-    def run(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+    def run(self, fn: Callable[..., T], *args: Any) -> Pending[T]:
         """Queue `fn(*args)` on the actor's thread; await the returned future for its result."""
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self._mailbox.put((fn, args, partial(loop.call_soon_threadsafe, _settle, future), None))
+        future: Pending[T] = Pending(loop=asyncio.get_running_loop())
+        self._mailbox.put((fn, args, future, None))
         return future
+
+    def submit(self, future: Pending[Any], fn: Callable[..., Any], *args: Any) -> None:
+        """Queue `fn(*args)`, its outcome going to `future` (made by the caller, on the running loop)."""
+        self._mailbox.put((fn, args, future, None))
+
+    def _work(self, job: Job) -> None:
+        fn, args, outcome, _ = job
+        assert fn is not None and outcome is not None
+        try:
+            ok, value = True, fn(*args)
+        except BaseException as exc:  # delivered to the waiting caller, whatever it is
+            ok, value = False, exc
+        if not isinstance(outcome, Pending):
+            outcome(ok, value)
+            return
+        self._outbox.append((outcome, ok, value))
+        if not self._woken:
+            self._woken = True
+            outcome.get_loop().call_soon_threadsafe(self._drain)
+
+    def _drain(self) -> None:
+        """On the loop: settle every finished job. The flag drops first, so a job finishing meanwhile either
+        is seen by this drain or schedules the next one."""
+        self._woken = False
+        outbox = self._outbox
+        while outbox:
+            future, ok, value = outbox.popleft()
+            future.finish(ok, value)
 
     def ask(self, fn: Callable[..., T], args: tuple[Any, ...], timeout: float) -> T:
         """From another actor's thread: run `fn(*args)` here and wait for it, at most `timeout` (TimeoutError)."""
@@ -142,7 +178,7 @@ class Actor:
                 continue  # the answer to an earlier ask that gave up
             if job is not None and (asker := job[3]) is not None:
                 if self.reentrant:
-                    _work(job)
+                    self._work(job)
                     continue
                 if _waits_on(self, asker):
                     job[2](False, WouldDeadlock(f"{self.name} is waiting for {asker.name}"))  # type: ignore[misc]
@@ -176,14 +212,3 @@ class Actor:
             except OSError:
                 pass
         return self._final_cpu or 0.0
-
-
-def _work(job: Job) -> None:
-    fn, args, settle, _ = job
-    assert fn is not None and settle is not None
-    try:
-        result = fn(*args)
-    except BaseException as exc:  # delivered to the waiting caller, whatever it is
-        settle(False, exc)
-    else:
-        settle(True, result)

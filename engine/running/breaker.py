@@ -66,6 +66,8 @@ class Breaker:
         self._until = 0.0  # the same moment on the wall clock, for people
         self._trial = False
         self._generation = 0  # bumped on every transition: late outcomes of older calls change nothing
+        self._admitted = Ticket(0, trial=False)
+        """The ticket of every call let through while closed, made once per generation."""
 
     @property
     def state(self) -> str:
@@ -76,9 +78,11 @@ class Breaker:
 
     def admit(self, method: str) -> Ticket:
         """Let a call through, or raise PluginSuspended at once."""
+        if self._state == "closed":
+            if self._admitted.generation != self._generation:
+                self._admitted = Ticket(self._generation, trial=False)
+            return self._admitted
         state = self.state
-        if state == "closed":
-            return Ticket(self._generation, trial=False)
         if state == "half_open" and not self._trial:
             self._state, self._trial = "half_open", True
             return Ticket(self._generation, trial=True)

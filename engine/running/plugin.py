@@ -7,17 +7,16 @@ import contextvars
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from engine.config import BreakerSettings
 from engine.errors import FoxplugError, PluginCrashed, PluginError, PluginTimeout, ResourceLimitExceeded
-from engine.running.actor import Actor, WouldDeadlock
-from engine.running.breaker import PLUGIN_STATES, Breaker
-from engine.running.state import PluginState
-from engine.running.stuck import stuck_calls
+from engine.running.actor import Actor, Pending, WouldDeadlock
+from engine.running.breaker import PLUGIN_STATES, Breaker, Ticket
+from engine.running.state import IDLE, PluginState
+from engine.running.stuck import StuckCalls, stuck_calls
 from engine.running.version import Choice, PluginVersion, Skip
 from engine.runtimes.base import Instance, Limits, run_start_hooks
 from script_api.context import PluginContext
@@ -82,6 +81,92 @@ class PluginInfo:
         return data
 
 
+class Call(Pending[Any]):
+    """One call into a plugin, as the asyncio side holds it: a future that does the call's bookkeeping where its
+    outcome is delivered (breaker, stats, metrics, the stuck-call watch), with no coroutine or Task of its own.
+
+    `await` waits on it as on any future and `asyncio.gather` takes it as it is (a coroutine there costs a Task
+    per call). It also has a coroutine's `send`/`throw`/`close`, so `asyncio.create_task` and
+    `run_coroutine_threadsafe` accept it: a Task drives it by `send(None)`, which yields it until it is done.
+    """
+
+    give_up_at = float("inf")
+    """Past deadline + grace the caller gets PluginTimeout even if the runtime is stuck in native code."""
+    span: Any = None
+    """The call's tracing span while `monitoring.tracing` is on; it ends with the call."""
+
+    def begin(self, plugin: Plugin, method: str, ticket: Ticket, timeout: float, grace: float) -> float:
+        """The call is let through: remember what its outcome must be recorded against; returns its start."""
+        self._plugin, self._method, self._ticket, self._timeout = plugin, method, ticket, timeout
+        self._timer: CallTimer | None = plugin.metrics.begin(method) if plugin.metrics is not None else None
+        self._started = started = time.monotonic()
+        self.give_up_at = started + timeout + grace
+        plugin.stats["calls"] += 1
+        plugin.sweeper.watch(self)
+        return started
+
+    def finish(self, ok: bool, value: Any) -> None:
+        """On the loop, from the actor: the runtime's answer (ignored when the call was abandoned or cancelled)."""
+        if not self.done():
+            super().finish(ok, value)
+            self._record()
+
+    def cancel(self, msg: Any = None) -> bool:
+        cancelled = super().cancel(msg)
+        if cancelled and hasattr(self, "_plugin"):
+            self._record()
+        return cancelled
+
+    def abandon(self) -> None:
+        """From the stuck-call sweeper: the runtime is stuck in native code past the deadline and its grace."""
+        if not self.done():
+            plugin = self._plugin
+            self.set_exception(
+                PluginTimeout(
+                    f"plugin `{plugin.id}` ({plugin.manifest.path}) did not return from {self._method}() within "
+                    f"its {self._timeout:g} s deadline; its runtime is stuck in native code",
+                    plugin=plugin.id,
+                    hint="use `isolation: process` for plugins that can stall inside one native call",
+                )
+            )
+            self._record()
+
+    def _record(self) -> None:
+        plugin = self._plugin
+        plugin.sweeper.forget(self)
+        plugin.breaker.record(self._ticket, self)
+        failure = None
+        if self.cancelled():
+            failure = "CancelledError"
+        elif (error := self.exception()) is not None:
+            failure = type(error).__name__
+            if isinstance(error, FoxplugError):
+                plugin.stats["errors"] += 1
+                plugin.last_error = str(error)
+        if self._timer is not None:
+            self._timer.end(self._started, failure)
+        if self.span is not None:
+            if failure is not None and not self.cancelled():
+                self.span.record_exception(self.exception())
+            self.span.end()
+
+    # A coroutine's face, for asyncio.create_task and run_coroutine_threadsafe.
+    def send(self, value: Any) -> Any:
+        if not self.done():
+            self._asyncio_future_blocking = True
+            return self
+        raise StopIteration(self.result())
+
+    def throw(self, error: Any, *rest: Any) -> NoReturn:
+        exc = error if isinstance(error, BaseException) else error(*rest[:1])
+        if isinstance(exc, asyncio.CancelledError):  # the Task driving it was cancelled before it ran
+            self.cancel()
+        raise exc
+
+    def close(self) -> None:
+        """Nothing to release: the call runs on its actor either way."""
+
+
 class Plugin:
     """One version of a plugin on its actor; the pipeline (engine.loading.pipeline) builds it and `starts` it."""
 
@@ -116,6 +201,8 @@ class Plugin:
         provider = ctx.services.tracer_provider
         self.tracer = provider.get_tracer("foxplug") if provider is not None else None
         """Set while `monitoring.tracing` is on: every call is a span, and the actor runs it inside that span."""
+        self._loop = asyncio.get_running_loop()
+        self._sweeper: StuckCalls | None = None
         if metrics is not None:
             metrics.track(actor, ctx.host_calls)
 
@@ -200,55 +287,45 @@ class Plugin:
             self.state, self.last_error = PluginState.FAILED, str(error)
             log.error("plugin %s could not restart: %s", self.id, error, extra={"plugin": self.id})
 
-    async def call(self, method: str, args: tuple[Any, ...], timeout: float | None = None) -> Any:
-        if self.tracer is None:
-            return await self._call(method, args, timeout, self._invoke)
-        attributes = {"foxplug.plugin": self.id, "foxplug.function": method, "foxplug.runtime": self.manifest.runtime}
-        with self.tracer.start_as_current_span(f"foxplug.call {self.id}.{method}", attributes=attributes):
-            # the actor's thread runs the call in this context, so a backend crossing to another process
-            # (the gRPC client interceptor) continues this trace
-            return await self._call(method, args, timeout, partial(contextvars.copy_context().run, self._invoke))
+    @property
+    def sweeper(self) -> StuckCalls:
+        if self._sweeper is None:
+            self._sweeper = stuck_calls(asyncio.get_running_loop())
+        return self._sweeper
 
-    async def _call(self, method: str, args: tuple[Any, ...], timeout: float | None, invoke: Callable[..., Any]) -> Any:
-        if self.state in _IDLE_HINTS:  # it has no running actor to ask: fail now rather than at the deadline
-            raise PluginError(
-                f"plugin `{self.id}` is {self.state}", plugin=self.id, hint=_IDLE_HINTS[self.state].format(id=self.id)
-            )
-        ticket = self.breaker.admit(method)  # PluginSuspended, at once, while the breaker is open
-        timeout = self.limits.timeout if timeout is None else timeout
-        started = time.monotonic()
-        future = self.actor.run(invoke, method, args, started + timeout, timeout)
-        sweeper = stuck_calls()
-        sweeper.watch(future, started + timeout + STUCK_GRACE, partial(self._abandon, future, method, timeout))
-        self.stats["calls"] += 1
-        stats = self.metrics.begin(method) if self.metrics is not None else None
-        failure = None
-        try:
-            return await future
-        except FoxplugError as error:
-            failure = type(error).__name__
-            self.stats["errors"] += 1
-            self.last_error = str(error)
-            raise
-        except BaseException as error:  # cancelled by the caller, or a runtime's own failure
-            failure = type(error).__name__
-            raise
-        finally:
-            sweeper.forget(future)
-            self.breaker.record(ticket, future)
-            if stats is not None:
-                stats.end(started, failure)
-
-    def _abandon(self, future: asyncio.Future[Any], method: str, timeout: float) -> None:
-        if not future.done():
-            future.set_exception(
-                PluginTimeout(
-                    f"plugin `{self.id}` ({self.manifest.path}) did not return from {method}() within its "
-                    f"{timeout:g} s deadline; its runtime is stuck in native code",
+    def call(self, method: str, args: tuple[Any, ...], timeout: float | None = None) -> Call:
+        """Queue a call on the plugin's actor; await the returned Call (or gather it, or make it a Task)."""
+        call = Call(loop=self._loop)
+        if self.state in IDLE:  # it has no running actor to ask: fail now rather than at the deadline
+            call.set_exception(
+                PluginError(
+                    f"plugin `{self.id}` is {self.state}",
                     plugin=self.id,
-                    hint="use `isolation: process` for plugins that can stall inside one native call",
+                    hint=_IDLE_HINTS[self.state].format(id=self.id),
                 )
             )
+            return call
+        try:
+            ticket = self.breaker.admit(method)  # PluginSuspended, at once, while the breaker is open
+        except FoxplugError as refusal:
+            call.set_exception(refusal)
+            return call
+        timeout = self.limits.timeout if timeout is None else timeout
+        invoke = self._invoke
+        if self.tracer is not None:
+            attributes = {
+                "foxplug.plugin": self.id,
+                "foxplug.function": method,
+                "foxplug.runtime": self.manifest.runtime,
+            }
+            name = f"foxplug.call {self.id}.{method}"
+            with self.tracer.start_as_current_span(name, attributes=attributes, end_on_exit=False) as call.span:
+                # the actor's thread runs the call in this context, so a backend crossing to another process
+                # (the gRPC client interceptor) continues this trace; the span ends when the call does
+                invoke = partial(contextvars.copy_context().run, self._invoke)
+        started = call.begin(self, method, ticket, timeout, STUCK_GRACE)
+        self.actor.submit(call, invoke, method, args, started + timeout, timeout)
+        return call
 
     async def close(self) -> None:
         """Run `stop()` if it exists, free the runtime and end the actor's thread."""

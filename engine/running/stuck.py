@@ -9,33 +9,39 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import Callable
-from typing import Any
+from typing import Protocol
 
 SWEEP_EVERY = 0.1
+
+
+class Watched(Protocol):
+    give_up_at: float
+    """time.monotonic() past which the caller is answered without waiting for the runtime."""
+
+    def abandon(self) -> None:
+        """Answer the caller now (a PluginTimeout); the runtime's late result will change nothing."""
 
 
 class StuckCalls:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._calls: dict[asyncio.Future[Any], tuple[float, Callable[[], None]]] = {}
+        self._calls: set[Watched] = set()
         self._armed = False
 
-    def watch(self, future: asyncio.Future[Any], give_up_at: float, abandon: Callable[[], None]) -> None:
-        self._calls[future] = (give_up_at, abandon)
+    def watch(self, call: Watched) -> None:
+        self._calls.add(call)
         if not self._armed:
             self._armed = True
             self._loop.call_later(SWEEP_EVERY, self._sweep)
 
-    def forget(self, future: asyncio.Future[Any]) -> None:
-        self._calls.pop(future, None)
+    def forget(self, call: Watched) -> None:
+        self._calls.discard(call)
 
     def _sweep(self) -> None:
         now = time.monotonic()
-        for future, (give_up_at, abandon) in list(self._calls.items()):
-            if give_up_at <= now:
-                del self._calls[future]
-                abandon()
+        for call in [c for c in self._calls if c.give_up_at <= now]:
+            self._calls.discard(call)
+            call.abandon()
         self._armed = bool(self._calls)
         if self._armed:
             self._loop.call_later(SWEEP_EVERY, self._sweep)
@@ -44,9 +50,8 @@ class StuckCalls:
 _per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, StuckCalls] = weakref.WeakKeyDictionary()
 
 
-def stuck_calls() -> StuckCalls:
-    """The sweeper of the running loop."""
-    loop = asyncio.get_running_loop()
+def stuck_calls(loop: asyncio.AbstractEventLoop) -> StuckCalls:
+    """The sweeper of `loop` (one per loop)."""
     sweeper = _per_loop.get(loop)
     if sweeper is None:
         sweeper = _per_loop[loop] = StuckCalls(loop)
