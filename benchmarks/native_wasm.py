@@ -6,6 +6,8 @@
 - load: `Engine.load` of a wasm plugin with the compiled-module cache emptied first, against wasmtime
   compiling and instantiating the same bytes; reload: `Engine.reload` of it (cache warm), against wasmtime
   instantiating an already compiled module.
+- peer: the same wasm instance call against Extism (pip `extism`) calling a hand-written echo plugin
+  (benchmarks/peers/extism_echo.wat) with the same JSON, both in this thread.
 
 lyrics-tri is built from source (`make`) into a temporary folder, as `make plugins` would.
 """
@@ -24,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import extism
 import wasmtime
 
 from benchmarks.common import Figure, per_call_ns, quiet_gc
@@ -37,6 +40,7 @@ from engine.runtimes.base import Instance
 from script_api.context import PluginContext
 
 TRI = Path(__file__).resolve().parent.parent / "plugins_lua" / "lyrics-tri"
+EXTISM_ECHO = Path(__file__).resolve().parent / "peers" / "extism_echo.wat"
 PAYLOAD: dict[str, Any] = {
     "id": "song-42",
     "title": "Hey Jude",
@@ -63,6 +67,7 @@ def run(quick: bool) -> list[Figure]:
         return [
             _native_call(folder, samples, inner),
             _wasm_call(folder, samples, inner),
+            _wasm_vs_extism(folder, samples, inner),
             *_wasm_load(folder, Path(tmp), 5 if quick else 40),
         ]
 
@@ -181,6 +186,34 @@ def _wasm_call(folder: Path, samples: int, inner: int) -> Figure:
         instance.close()
     label = "wasmtime-py Func.__call__ + Memory.write/read: alloc, write, call, read, 2 × free, JSON"
     return _call_figure("abi.wasm.call", "engine call into a wasm module, 280 B JSON", ns, label, "ours", 15)
+
+
+def _extism_echo() -> Callable[[Any], Any]:
+    """The peer: Extism (pip `extism`) calling a hand-written echo plugin with the same JSON, in this thread."""
+    plugin = extism.Plugin(bytes(wasmtime.wat2wasm(EXTISM_ECHO.read_text(encoding="utf-8"))), wasi=False)
+
+    def echo(value: Any) -> Any:
+        return json.loads(plugin.call("echo", json.dumps([value], separators=(",", ":"))))[0]
+
+    return echo
+
+
+def _wasm_vs_extism(folder: Path, samples: int, inner: int) -> Figure:
+    instance = _instance(folder, "wasm")
+    peer = _extism_echo()
+    deadline = time.monotonic() + 3600
+    assert instance.call("echo", (PAYLOAD,), deadline) == peer(PAYLOAD) == PAYLOAD
+    try:
+        ns = per_call_ns(
+            {"ours": lambda: instance.call("echo", (PAYLOAD,), deadline), "raw": lambda: peer(PAYLOAD)},
+            samples=samples,
+            inner=inner,
+            warmup=inner * 5,
+        )
+    finally:
+        instance.close()
+    label = "Extism (pip extism): Plugin.call of a hand-written echo wasm, json.dumps/json.loads around it"
+    return _call_figure("abi.wasm.extism", "wasm instance call vs Extism's JSON call, 280 B", ns, label, "ratio", 0.6)
 
 
 def _wasm_load(folder: Path, tmp: Path, rounds: int) -> list[Figure]:

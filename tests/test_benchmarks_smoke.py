@@ -21,7 +21,7 @@ FIGURES = {
     "metrics.render",
     "metrics.get",
     *(f"hostile.{kind}" for kind in ("stall", "stall_max", "large_stall")),
-    *(f"abi.{kind}" for kind in ("native.call", "wasm.call", "wasm.load", "wasm.reload")),
+    *(f"abi.{kind}" for kind in ("native.call", "wasm.call", "wasm.extism", "wasm.load", "wasm.reload")),
     "process.round_trip.py",
     "process.round_trip.node",
     "process.recovery",
