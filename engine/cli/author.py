@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -17,24 +15,6 @@ from engine.engine import Engine
 from engine.loading.pipeline import read_version
 
 PLUGIN_LOGGER = "foxplug.plugin"
-
-
-def plugin_config_arg(text: str) -> dict[str, Any]:
-    """`--plugin-config KEY=VALUE` (VALUE as JSON if it parses) or a whole JSON object."""
-    if text.lstrip().startswith("{"):
-        try:
-            value = json.loads(text)
-        except ValueError as error:
-            raise argparse.ArgumentTypeError(f"not a JSON object: {error}") from None
-        if isinstance(value, dict):
-            return value
-    key, sep, raw = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected KEY=VALUE or a JSON object")
-    try:
-        return {key: json.loads(raw)}
-    except ValueError:
-        return {key: raw}
 
 
 def with_plugin_config(config: Config, target: str, overrides: list[dict[str, Any]], is_path: bool) -> Config:

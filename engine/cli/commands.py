@@ -20,9 +20,7 @@ from engine.cli import registry
 from engine.cli.author import show_plugin_output, with_plugin_config
 from engine.cli.console import (
     Console,
-    error_line,
     lyrics_text,
-    parse_arg,
     plugins_table,
     results_table,
     song_for_lyrics,
@@ -30,6 +28,7 @@ from engine.cli.console import (
 )
 from engine.cli.dev import DevSession, dev_engine
 from engine.cli.scaffold import scaffold
+from engine.cli.text import error_line, parse_arg
 from engine.config import Config, default_config_path
 from engine.engine import Engine
 from engine.errors import FoxplugError, PluginNotFound

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
 from engine.cli.playback import Playback
+from engine.cli.text import error_line, parse_arg
 from engine.engine import Engine
 from engine.errors import FoxplugError
 from engine.running.plugin import PluginInfo
@@ -33,19 +34,6 @@ action N | PLUGIN ID    run menu entry N of the last `menus`, or a plugin's acti
 status                  status-line segments from ui.status plugins
 help                    this list
 quit                    stop the engine and leave"""
-
-
-def error_line(error: BaseException) -> str:
-    """`ClassName: message` — the one line the CLI contract prints for every error."""
-    return f"{type(error).__name__}: {error}"
-
-
-def parse_arg(text: str) -> Any:
-    """A command-line argument as JSON if it parses (`5`, `{"a":1}`, `true`), else the string itself."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:

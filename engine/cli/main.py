@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import re
 import sys
@@ -11,21 +12,31 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.cli import commands, registry
-from engine.cli.author import plugin_config_arg
-from engine.cli.console import (
-    error_line,
-)
+from engine.cli import registry
 from engine.cli.scaffold import TEMPLATES
-from engine.config import default_config_path
+from engine.cli.text import error_line, plugin_config_arg
 from engine.errors import FoxplugError
-from engine.schemas import schema
-from script_api.api import PERMISSIONS
 
 Handler = Callable[[argparse.Namespace], Awaitable[int]]
 
 
+class _Commands:
+    """`commands.run` etc.: engine.cli.commands' handlers, imported once one runs, so that building the parser
+    (and `foxplug --help`) imports no engine: that import is most of a command's start-up."""
+
+    def __getattr__(self, name: str) -> Handler:
+        def handler(args: argparse.Namespace) -> Awaitable[int]:
+            return getattr(importlib.import_module("engine.cli.commands"), name)(args)
+
+        return handler
+
+
+commands = _Commands()
+
+
 def _plugin_id(text: str) -> str:
+    from engine.schemas import schema  # only once an id is parsed: --help needs no schemas
+
     if not re.fullmatch(schema("manifest")["properties"]["id"]["pattern"], text):
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a plugin id: 2-64 lowercase letters, digits, '.', '_' or '-' (e.g. my-lyrics)"
@@ -34,6 +45,8 @@ def _plugin_id(text: str) -> str:
 
 
 def _grant(text: str) -> str:
+    from script_api.api import PERMISSIONS  # only once a grant is parsed: --help needs no API table
+
     name, colon, host = text.partition(":")
     if name not in PERMISSIONS or (colon and (name != "network" or not host)):
         raise argparse.ArgumentTypeError(f"{text!r}: expected one of {', '.join(PERMISSIONS)} or network:HOST")
@@ -92,7 +105,11 @@ def _trying_options() -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="foxplug", description="Run, check and call foxplug plugins.")
-    parser.add_argument("--config", metavar="PATH", help=f"engine configuration (default: {default_config_path()})")
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="engine configuration (default: the checkout's config/plugins.yaml, else ~/.config/foxplug/plugins.yaml)",
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log to stderr (-vv: debug)")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     plain, with_json = [_options(json_output=False)], [_options(json_output=True)]

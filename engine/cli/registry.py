@@ -17,17 +17,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.config import Config
-from engine.engine import Engine
-from engine.registry.settings import RegistrySettings
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the engine is imported when a command runs, so that building the parser imports none of it
+    from engine.config import Config
     from engine.registry.index import Progress
     from engine.registry.install import Change, Installer
 
 
 def _installer(args: argparse.Namespace, config: Config) -> Installer:
     from engine.registry.install import Installer
+    from engine.registry.settings import RegistrySettings
 
     settings = RegistrySettings.from_config(config)
     bar = sys.stderr.isatty() and not getattr(args, "json", False)
@@ -37,6 +35,7 @@ def _installer(args: argparse.Namespace, config: Config) -> Installer:
 def pipeline_check(config: Config) -> Callable[[Sequence[Path]], Any]:
     """The installer's check: load the candidates, in order, in a scratch engine whose storage is in memory
     (an `init` that writes touches nothing of the user's)."""
+    from engine.engine import Engine
 
     async def check(paths: Sequence[Path]) -> None:
         scratch = replace(
