@@ -12,6 +12,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from benchmarks import (
+    cli,
     dispatch,
     ecosystems,
     grpc,
@@ -29,6 +30,7 @@ from benchmarks import (
 from benchmarks.common import Figure, table
 
 SUITES = {
+    "cli": cli.run,
     "dispatch": dispatch.run,
     "hop": hop.run,
     "load": load.run,

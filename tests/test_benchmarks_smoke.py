@@ -15,6 +15,8 @@ FIGURES = {
     *(f"throughput.{r}" for r in ("lua", "js", "python")),
     *(f"load.{r}" for r in ("lua", "js", "python")),
     "startup.mixed",
+    "cli.help",
+    "cli.call",
     *(f"rss.{kind}" for kind in ("mixed", "lua", "js")),
     *(f"host_api.{r}" for r in ("lua", "js", "python")),
     "metrics.call",

@@ -162,7 +162,7 @@ async def index_sign(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-Handler = Callable[[argparse.Namespace, Config], Any]
+Handler = Callable[[argparse.Namespace, "Config"], Any]
 
 
 def add_commands(
