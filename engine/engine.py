@@ -7,7 +7,6 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from engine.config import Config, default_config_path
 from engine.errors import FoxplugError, ManifestError, PluginError, PluginNotFound
 from engine.events import EventBus, Listener
-from engine.fanout import Reply, SearchResult, ask, search_items
+from engine.fanout import SearchResult
 from engine.gate.permissions import PermissionGate
 from engine.loading.dependencies import LoadedManifests, in_dependency_order
 from engine.loading.discover import discover, fingerprint
@@ -26,19 +25,19 @@ from engine.monitoring.metrics import Metrics, sample_memory
 from engine.monitoring.report import PerformanceReport, performance_report
 from engine.monitoring.tracing import Tracing
 from engine.players import player_for
-from engine.players.tones import is_tone, tone_file
 from engine.registry.settings import RegistrySettings
 from engine.running.plugin import Call, Plugin, PluginInfo
 from engine.running.state import IDLE, PluginState
 from engine.running.version import PluginVersion
 from engine.runtimes.native import discover_installed
+from engine.sources import Sources
 from engine.ui import UIHooks
 from script_api.host.http import HttpClient
 from script_api.host.services import HostServices
 from script_api.host.storage import Storage
 from script_api.lyrics import Lyrics
-from script_api.player import Player, PlayerHooks, song_dict
-from script_api.types import Song, media_source_from_plugin
+from script_api.player import Player, PlayerHooks
+from script_api.types import Song
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +68,8 @@ class Engine:
         self._watcher: PluginWatcher | None = None
         self.load_errors: dict[str, FoxplugError] = {}
         """Plugins from the configured directories that failed to load, by path."""
+        self.sources = Sources(self._ordered)
+        """Search, lyrics and song URLs, asked of the plugins that provide them."""
         self.ui = UIHooks(self._ordered, self._get)
         self.metrics = Metrics(self._ordered)
         """Per-plugin call metrics, exported through the engine's own registry (`metrics.registry`)."""
@@ -444,71 +445,19 @@ class Engine:
         self, query: str, *, type: str = "song", limit: int = 20, timeout: float | None = None
     ) -> SearchResult:
         """Ask every `search` provider at once; a slow or failing one costs only its own entry in `errors`."""
-        result = SearchResult()
-        for reply in await ask(
-            self._ordered("search"),
-            "search",
-            (query, {"type": type, "limit": limit}),
-            accept=search_items(type, limit),
-            timeout=timeout,
-        ):
-            result.add(reply)
-        return result
+        return await self.sources.search(query, type=type, limit=limit, timeout=timeout)
 
     async def lyrics(
         self, song: Mapping[str, Any] | Song, *, timeout: float | None = None, failures: dict[str, str] | None = None
     ) -> Lyrics | None:
-        """The first `lyrics` provider, by priority, that answers with lyrics (its id in `Lyrics.source`).
-        Providers that failed are logged, and named with their error in `failures` when one is given."""
-
-        def parsed(plugin: Plugin, answer: Any) -> Lyrics | None:
-            return Lyrics.from_plugin(answer, path="get_lyrics()") if answer else None
-
-        replies = await ask(
-            self._ordered("lyrics"), "get_lyrics", (song_dict(song),), first_result=True, accept=parsed, timeout=timeout
-        )
-        answer = _first_answer(replies, "lyrics", failures)
-        return replace(answer.value, source=answer.plugin.id) if answer is not None else None
+        """The first `lyrics` provider, by priority, that answers with lyrics (its id in `Lyrics.source`)."""
+        return await self.sources.lyrics(song, timeout=timeout, failures=failures)
 
     async def song_url(
         self, song: Mapping[str, Any] | Song, quality: str | None = None, *, timeout: float | None = None
     ) -> dict[str, Any] | None:
-        """`{url, headers, source}` for a song: its own source first, then the other `song_url` providers by
-        priority, then the song's own `url`; None if there is none. When none answers and the song's own source
-        failed, its error is raised. Plugins of other ecosystems are given the whole song (their item is its
-        `extra`). A `tone:NAME` URL (the demo catalogue's) becomes a wav file written on first use."""
-        data = song_dict(song)
-        source = data.get("source")
-
-        def arguments(plugin: Plugin) -> tuple[Any, ...]:
-            return (data if plugin.manifest.backend.song_url_takes_song else str(data.get("id", "")), quality)
-
-        replies = await ask(
-            sorted(self._ordered("song_url"), key=lambda p: p.id != source),
-            "get_song_url",
-            arguments,
-            first_result=True,
-            accept=lambda plugin, answer: media_source_from_plugin(answer, source="", path="get_song_url()"),
-            timeout=timeout,
-        )
-        answer = _first_answer(replies, "song_url")
-        if answer is not None:
-            found = {**answer.value, "source": answer.plugin.id}
-        elif (own := next((r for r in replies if r.plugin.id == source and r.error is not None), None)) is not None:
-            if isinstance(own.error, FoxplugError):
-                raise own.error
-            raise PluginError(f"get_song_url() returned {own.error}", plugin=own.plugin.id)
-        elif isinstance(data.get("url"), str) and data["url"]:
-            found = {"url": data["url"], "headers": {}, "source": source or ""}
-        else:
-            return None
-        if not is_tone(found["url"]):
-            return found
-        try:
-            return {**found, "url": await asyncio.to_thread(tone_file, found["url"])}  # ms of writing, once a tone
-        except ValueError as error:
-            log.warning("song_url from %s failed: %s", found["source"], error, extra={"plugin": found["source"]})
-            return None
+        """`{url, headers, source}` for a song: its own source first, then the other `song_url` providers."""
+        return await self.sources.song_url(song, quality, timeout=timeout)
 
     def _url_for_player(self, loop: asyncio.AbstractEventLoop, song: dict[str, Any]) -> str | None:
         """The player's `resolve` hook, on the player's own thread: `song_url` run on the engine's loop."""
@@ -540,27 +489,6 @@ class Engine:
 
     def _publish(self, event: str, payload: dict[str, Any]) -> None:
         self.events.publish(event, payload)
-
-
-def _first_answer(replies: list[Reply], capability: str, failures: dict[str, str] | None = None) -> Reply | None:
-    """The answer of a first-result ask, if one came; the providers that failed on the way, whatever the failure,
-    are logged (one provider's failure costs only its answer), and named with their error in `failures` when one
-    is given."""
-    for reply in replies:
-        if reply.error is not None:
-            kind = type(reply.error).__name__
-            log.warning(
-                "%s from %s failed: %s: %s",
-                capability,
-                reply.plugin.id,
-                kind,
-                reply.error,
-                extra={"plugin": reply.plugin.id},
-            )
-            if failures is not None:
-                failures[reply.plugin.id] = f"{kind}: {reply.error}"
-    last = replies[-1] if replies else None
-    return last if last is not None and last.error is None and last.value is not None else None
 
 
 def _refuse_lost_manifest(current: Plugin, version: PluginVersion) -> None:
