@@ -65,9 +65,7 @@ def run(quick: bool) -> list[Figure]:
         shutil.copytree(TRI, folder, ignore=shutil.ignore_patterns("build"))
         subprocess.run(["make", "-s", "-C", str(folder)], check=True, capture_output=True, timeout=120)
         return [
-            _native_call(folder, samples, inner),
-            _wasm_call(folder, samples, inner),
-            _wasm_vs_extism(folder, samples, inner),
+            *_calls(folder, samples, inner),
             *_wasm_load(folder, Path(tmp), 5 if quick else 40),
         ]
 
@@ -128,24 +126,6 @@ def _raw_native(library: Path) -> Callable[[Any], Any]:
     return echo
 
 
-def _native_call(folder: Path, samples: int, inner: int) -> Figure:
-    instance = _instance(folder, "native")
-    raw = _raw_native(folder / "build" / "lyrics.so")
-    deadline = time.monotonic() + 3600
-    assert instance.call("echo", (PAYLOAD,), deadline) == raw(PAYLOAD) == PAYLOAD
-    try:
-        ns = per_call_ns(
-            {"ours": lambda: instance.call("echo", (PAYLOAD,), deadline), "raw": lambda: raw(PAYLOAD)},
-            samples=samples,
-            inner=inner,
-            warmup=inner * 5,
-        )
-    finally:
-        instance.close()
-    label = "ctypes: json.dumps + foxplug_alloc + memmove + foxplug_call + string_at + 2 × foxplug_free + json.loads"
-    return _call_figure("abi.native.call", "engine call into a native library, 280 B JSON", ns, label, "overhead", 3)
-
-
 def _raw_wasm(data: bytes) -> Callable[[Any], Any]:
     """The same round trip through wasmtime-py's public, checked API (`Func.__call__`, `Memory.read/write`)."""
     engine = wasmtime.Engine()
@@ -170,24 +150,6 @@ def _raw_wasm(data: bytes) -> Callable[[Any], Any]:
     return echo
 
 
-def _wasm_call(folder: Path, samples: int, inner: int) -> Figure:
-    instance = _instance(folder, "wasm")
-    raw = _raw_wasm((folder / "build" / "lyrics.wasm").read_bytes())
-    deadline = time.monotonic() + 3600
-    assert instance.call("echo", (PAYLOAD,), deadline) == raw(PAYLOAD) == PAYLOAD
-    try:
-        ns = per_call_ns(
-            {"ours": lambda: instance.call("echo", (PAYLOAD,), deadline), "raw": lambda: raw(PAYLOAD)},
-            samples=samples,
-            inner=inner,
-            warmup=inner * 5,
-        )
-    finally:
-        instance.close()
-    label = "wasmtime-py Func.__call__ + Memory.write/read: alloc, write, call, read, 2 × free, JSON"
-    return _call_figure("abi.wasm.call", "engine call into a wasm module, 280 B JSON", ns, label, "ours", 15)
-
-
 def _extism_echo() -> Callable[[Any], Any]:
     """The peer: Extism (pip `extism`) calling a hand-written echo plugin with the same JSON, in this thread."""
     plugin = extism.Plugin(bytes(wasmtime.wat2wasm(EXTISM_ECHO.read_text(encoding="utf-8"))), wasi=False)
@@ -198,22 +160,58 @@ def _extism_echo() -> Callable[[Any], Any]:
     return echo
 
 
-def _wasm_vs_extism(folder: Path, samples: int, inner: int) -> Figure:
-    instance = _instance(folder, "wasm")
-    peer = _extism_echo()
+def _echo_ns(folder: Path, kind: str, baseline: Callable[[Any], Any], samples: int, inner: int) -> dict[str, float]:
+    """ns per `echo(PAYLOAD)` of lyrics-tri's `kind` implementation (`ours`) and of `baseline` (`raw`), in turn."""
+    instance = _instance(folder, kind)
     deadline = time.monotonic() + 3600
-    assert instance.call("echo", (PAYLOAD,), deadline) == peer(PAYLOAD) == PAYLOAD
+    assert instance.call("echo", (PAYLOAD,), deadline) == baseline(PAYLOAD) == PAYLOAD
     try:
-        ns = per_call_ns(
-            {"ours": lambda: instance.call("echo", (PAYLOAD,), deadline), "raw": lambda: peer(PAYLOAD)},
+        return per_call_ns(
+            {"ours": lambda: instance.call("echo", (PAYLOAD,), deadline), "raw": lambda: baseline(PAYLOAD)},
             samples=samples,
             inner=inner,
             warmup=inner * 5,
         )
     finally:
         instance.close()
-    label = "Extism (pip extism): Plugin.call of a hand-written echo wasm, json.dumps/json.loads around it"
-    return _call_figure("abi.wasm.extism", "wasm instance call vs Extism's JSON call, 280 B", ns, label, "ratio", 0.6)
+
+
+def _calls(folder: Path, samples: int, inner: int) -> list[Figure]:
+    raw_native = _raw_native(folder / "build" / "lyrics.so")
+    raw_wasm = _raw_wasm((folder / "build" / "lyrics.wasm").read_bytes())
+    rows = (
+        (
+            "abi.native.call",
+            "native",
+            raw_native,
+            "engine call into a native library, 280 B JSON",
+            "overhead",
+            3,
+            "ctypes: json.dumps + foxplug_alloc + memmove + foxplug_call + string_at + 2 × foxplug_free + json.loads",
+        ),
+        (
+            "abi.wasm.call",
+            "wasm",
+            raw_wasm,
+            "engine call into a wasm module, 280 B JSON",
+            "ours",
+            15,
+            "wasmtime-py Func.__call__ + Memory.write/read: alloc, write, call, read, 2 × free, JSON",
+        ),
+        (
+            "abi.wasm.extism",
+            "wasm",
+            _extism_echo(),
+            "wasm instance call vs Extism's JSON call, 280 B",
+            "ratio",
+            0.6,
+            "Extism (pip extism): Plugin.call of a hand-written echo wasm, json.dumps/json.loads around it",
+        ),
+    )
+    return [
+        _call_figure(key, title, _echo_ns(folder, kind, baseline, samples, inner), label, judge, limit)
+        for key, kind, baseline, title, judge, limit, label in rows
+    ]
 
 
 def _wasm_load(folder: Path, tmp: Path, rounds: int) -> list[Figure]:
