@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import Config, default_config_path
-from engine.errors import FoxplugError, ManifestError, PluginError, PluginNotFound
+from engine.errors import FoxplugError, PluginError, PluginNotFound
 from engine.events import EventBus, Listener
 from engine.fanout import SearchResult
 from engine.gate.permissions import PermissionGate
 from engine.loading.dependencies import LoadedManifests, in_dependency_order
 from engine.loading.discover import discover, fingerprint
 from engine.loading.pipeline import LoadEnv, load_plugin, read_version
-from engine.loading.reload import PluginWatcher, carry_state
+from engine.loading.reload import PluginWatcher, carry_state, refuse_lost_manifest
 from engine.monitoring.alerts import AlertEvaluator
 from engine.monitoring.metrics import Metrics, sample_memory
 from engine.monitoring.report import PerformanceReport, performance_report
@@ -280,7 +280,7 @@ class Engine:
             try:
                 version = await asyncio.to_thread(read_version, root, env.installed.get(root))
                 if current is not None:
-                    _refuse_lost_manifest(current, version)
+                    refuse_lost_manifest(current, version)
                 plugin = await load_plugin(root, env, version=version, enabled=_kept_off(current))
                 info = await self._install(plugin, started)
             except FoxplugError as error:
@@ -489,18 +489,6 @@ class Engine:
 
     def _publish(self, event: str, payload: dict[str, Any]) -> None:
         self.events.publish(event, payload)
-
-
-def _refuse_lost_manifest(current: Plugin, version: PluginVersion) -> None:
-    """A file that had a manifest and now has none is an empty or half-written save, not a new plugin: serving
-    a blank default-id plugin in its place would silently drop every function the running version has."""
-    if current.manifest.data and not version.manifest.data:
-        raise ManifestError(
-            "the file has no manifest any more (empty or half-written?); the running version keeps serving",
-            plugin=current.id,
-            file=str(version.manifest.path),
-            hint="save the file again with its manifest",
-        )
 
 
 def _kept_off(current: Plugin | None) -> bool | None:

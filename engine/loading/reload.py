@@ -18,9 +18,10 @@ from pathlib import Path
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from engine.errors import FoxplugError
+from engine.errors import FoxplugError, ManifestError
 from engine.loading.discover import is_editor_artifact
 from engine.running.plugin import Plugin
+from engine.running.version import PluginVersion
 
 log = logging.getLogger(__name__)
 
@@ -118,3 +119,15 @@ async def carry_state(old: Plugin, new: Plugin) -> str:
     except FoxplugError as error:
         return f"fresh: restore() failed: {error}"
     return "carried"
+
+
+def refuse_lost_manifest(current: Plugin, version: PluginVersion) -> None:
+    """A file that had a manifest and now has none is an empty or half-written save, not a new plugin: serving
+    a blank default-id plugin in its place would silently drop every function the running version has."""
+    if current.manifest.data and not version.manifest.data:
+        raise ManifestError(
+            "the file has no manifest any more (empty or half-written?); the running version keeps serving",
+            plugin=current.id,
+            file=str(version.manifest.path),
+            hint="save the file again with its manifest",
+        )
